@@ -1,0 +1,1 @@
+"""Test/demo helpers: a real Asterisk provisioned by the project (see asterisk.py)."""
