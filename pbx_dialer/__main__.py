@@ -1,0 +1,3 @@
+from pbx_dialer.cli import main
+
+raise SystemExit(main())

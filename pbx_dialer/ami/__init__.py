@@ -1,0 +1,1 @@
+"""Everything that speaks AMI. Only `client.py` imports panoramisk."""

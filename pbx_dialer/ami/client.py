@@ -1,0 +1,354 @@
+"""The one module that imports panoramisk, and the fixes the dialer needs on top of it.
+
+panoramisk 1.4 has three traits a dialer cannot live with, each handled here:
+
+* An awaited asynchronous Originate only returns at OriginateResponse, and that event
+  is then swallowed as the action's reply instead of reaching the event handlers.
+  We send every action with ``as_list=False``: the future resolves on the immediate
+  ``Response: Success`` and OriginateResponse arrives as an ordinary event.
+* After a reconnect it resends every action that had no reply. An Originate sent
+  twice is a person called twice, so nothing is ever resent: such actions fail with
+  `AmiConnectionLost` and the dialer settles them from a resync instead.
+* It neither notices a dead TCP connection nor backs off when Asterisk is down.
+  A Ping watchdog aborts a connection that stops answering, and reconnects back off
+  exponentially (capped), whether Asterisk refused, timed out or refused the login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from panoramisk import Manager
+
+from pbx_dialer.ami import actions
+from pbx_dialer.ami.messages import AmiEvent, AmiResponse, event_from_headers
+from pbx_dialer.config import PbxSettings
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionState(enum.StrEnum):
+    CONNECTING = "connecting"  # not connected yet, or lost and retrying
+    LOGGED_IN = "logged_in"  # authenticated, waiting for FullyBooted
+    READY = "ready"  # Asterisk fully booted: actions may be sent
+    AUTH_FAILED = "auth_failed"  # Asterisk refused our username/secret (retrying)
+    CLOSED = "closed"
+
+
+class AmiError(Exception):
+    pass
+
+
+class AmiNotConnected(AmiError):
+    pass
+
+
+class AmiConnectionLost(AmiError):
+    """The connection dropped before the action was answered. It was NOT resent."""
+
+
+class AmiTimeout(AmiError):
+    pass
+
+
+EventHandler = Callable[[AmiEvent], None]
+StateHandler = Callable[[ConnectionState, str], None]
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager with its reconnect, resend and login paths rerouted to us."""
+
+    def __init__(self, client: AmiClient, **config: Any) -> None:
+        self._client = client
+        super().__init__(**config)
+
+    # panoramisk reads `reconnect_timeout` each time it schedules a reconnect.
+    @property
+    def reconnect_timeout(self) -> float:
+        return self._client._next_backoff()
+
+    @reconnect_timeout.setter
+    def reconnect_timeout(self, _value: float) -> None:
+        pass
+
+    def connect(
+        self, run_forever: bool = False, on_startup: Any = None, on_shutdown: Any = None
+    ) -> Any:
+        if self._client._closed:
+            return None
+        self._client._set_state(ConnectionState.CONNECTING, self._client.last_error)
+        coro = asyncio.wait_for(
+            self.loop.create_connection(
+                self.config["protocol_factory"],
+                self.config["host"],
+                self.config["port"],
+                ssl=self.config["ssl"],
+            ),
+            timeout=self._client.settings.connect_timeout,
+        )
+        task = self.loop.create_task(coro)
+        task.add_done_callback(self.connection_made)
+        return task
+
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
+        if self._client._closed:
+            if not f.cancelled() and f.exception() is None:
+                f.result()[0].close()
+            return
+        if f.cancelled():
+            return
+        exc = f.exception()
+        if isinstance(exc, OSError):
+            self._client._connect_failed(exc)
+        super().connection_made(f)
+
+    def login(self, future: asyncio.Future[Any]) -> bool:
+        authenticated = bool(super().login(future))
+        if authenticated:
+            self._client._logged_in()
+        else:
+            self._client._auth_failed(str(future.result().message or "login refused"))
+            if self.protocol is not None and not self.protocol.closed:
+                # abort() ends in connection_lost, which schedules the backed-off retry.
+                self.protocol.transport.abort()
+        return authenticated
+
+    async def send_awaiting_actions(self, *_: Any) -> None:
+        # Called on FullyBooted. Never resend: fail what was left unanswered.
+        self._client._fail_pending()
+        self._client._fully_booted()
+
+    def connection_lost(self, exc: Any) -> None:
+        super().connection_lost(exc)
+        self._client._lost(exc)
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class AmiClient:
+    """One AMI connection to one Asterisk server. Start it even when Asterisk is down:
+    it keeps trying, and reports how it is doing through `on_state`."""
+
+    def __init__(
+        self,
+        settings: PbxSettings,
+        *,
+        on_event: EventHandler,
+        on_state: StateHandler | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._on_event = on_event
+        self._on_state = on_state
+        self._clock = clock
+        self.state = ConnectionState.CONNECTING
+        self.last_error = ""
+        self.connected_since: float | None = None
+        self.reconnects = 0
+        self._closed = False
+        self._backoff = settings.reconnect_min
+        self._manager: _Manager | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._ready_event = asyncio.Event()
+        self._first_outcome = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._manager = _Manager(
+            self,
+            loop=loop,
+            host=self.settings.host,
+            port=self.settings.port,
+            username=self.settings.username,
+            secret=self.settings.secret,
+            # Our watchdog pings; panoramisk's own pinger never checks the reply.
+            ping_delay=10**9,
+            ping_interval=10**9,
+            # Nothing is "forgettable": pending actions are failed, never resent.
+            forgetable_actions=(),
+            log=logging.getLogger("pbx_dialer.ami.panoramisk"),
+        )
+        self._manager.register_event("*", self._dispatch)
+        self._manager.connect()
+        self._watchdog = loop.create_task(self._watch())
+
+    async def wait_first_outcome(self, timeout: float) -> ConnectionState:
+        """Wait until the first connect either succeeded or clearly failed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_outcome.wait(), timeout)
+        return self.state
+
+    async def wait_ready(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._ready_event.wait(), timeout)
+        except TimeoutError:
+            raise AmiNotConnected(self.describe()) from None
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        if self._manager is not None:
+            self._manager.close()
+            self._fail_pending()
+        self._set_state(ConnectionState.CLOSED, "")
+
+    @property
+    def ready(self) -> bool:
+        return self.state is ConnectionState.READY
+
+    def describe(self) -> str:
+        where = f"AMI {self.settings.username}@{self.settings.host}:{self.settings.port}"
+        if self.state is ConnectionState.READY:
+            return f"{where}: connected"
+        if self.state is ConnectionState.AUTH_FAILED:
+            return f"{where}: login refused ({self.last_error}); check the AMI username and secret"
+        if self.last_error:
+            return f"{where}: not connected ({self.last_error}); retrying"
+        return f"{where}: connecting"
+
+    # -- actions -----------------------------------------------------------
+
+    async def send(self, action: actions.Action, timeout: float = 5.0) -> AmiResponse:
+        """Send one action and return its direct reply (`Response: Success/Error`)."""
+        message = await self._send(action, timeout, as_list=False)
+        headers = dict(message)
+        return AmiResponse(
+            success=bool(message.success),
+            message=str(headers.get("Message", "")),
+            headers={str(k).lower(): v for k, v in headers.items()},
+        )
+
+    async def send_list(self, action: actions.Action, timeout: float = 10.0) -> list[AmiEvent]:
+        """Send an action answered by an event list (CoreShowChannels, QueueStatus)."""
+        messages = await self._send(action, timeout, as_list=True)
+        if not isinstance(messages, list):
+            messages = [messages]
+        first = messages[0] if messages else None
+        if first is not None and "Response" in first and not first.success:
+            raise AmiError(f"{action['Action']} refused: {first.get('Message', '')}")
+        now = self._clock()
+        return [event_from_headers(dict(m), now) for m in messages if "Event" in m]
+
+    async def _send(self, action: actions.Action, timeout: float, *, as_list: bool) -> Any:
+        manager = self._manager
+        if manager is None or self.state is not ConnectionState.READY:
+            raise AmiNotConnected(self.describe())
+        future = manager.send_action(dict(action), as_list=as_list)
+        # A reply may come after we stopped waiting; mark its outcome as seen.
+        future.add_done_callback(_consume)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise AmiTimeout(f"{action['Action']}: no reply within {timeout:g}s") from None
+
+    # -- panoramisk callbacks (all on the event loop) -------------------------
+
+    def _dispatch(self, _manager: Any, message: Mapping[str, Any]) -> None:
+        event = event_from_headers(dict(message), self._clock())
+        try:
+            self._on_event(event)
+        except Exception:  # a consumer bug must not kill the AMI connection
+            log.exception("AMI event handler failed on %s", event.name)
+
+    def _set_state(self, state: ConnectionState, detail: str) -> None:
+        changed = state is not self.state
+        self.state = state
+        if state is ConnectionState.READY:
+            self._ready_event.set()
+        else:
+            self._ready_event.clear()
+        if changed and self._on_state is not None:
+            self._on_state(state, detail)
+
+    def _next_backoff(self) -> float:
+        delay = self._backoff
+        self._backoff = min(self._backoff * 2, self.settings.reconnect_max)
+        return delay
+
+    def _connect_failed(self, exc: OSError) -> None:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {self.settings.connect_timeout:g}s"
+        self.last_error = f"cannot connect: {reason}"
+        log.warning("%s", self.describe())
+        self._first_outcome.set()
+        self._set_state(ConnectionState.CONNECTING, self.last_error)
+
+    def _logged_in(self) -> None:
+        self._backoff = self.settings.reconnect_min
+        self.last_error = ""
+        self._set_state(ConnectionState.LOGGED_IN, "")
+
+    def _auth_failed(self, message: str) -> None:
+        self.last_error = message
+        log.error("%s", self.describe())
+        self._first_outcome.set()
+        self._set_state(ConnectionState.AUTH_FAILED, message)
+
+    def _fully_booted(self) -> None:
+        if self.state is ConnectionState.LOGGED_IN:
+            if self.connected_since is not None:
+                self.reconnects += 1
+            self.connected_since = self._clock()
+            log.info("%s", self.describe())
+            self._first_outcome.set()
+            self._set_state(ConnectionState.READY, "")
+
+    def _lost(self, exc: Any) -> None:
+        self._fail_pending()
+        if self._closed:
+            return
+        if self.state is not ConnectionState.AUTH_FAILED:
+            self.last_error = "connection lost"
+            log.warning("%s", self.describe())
+            self._set_state(ConnectionState.CONNECTING, self.last_error)
+
+    def _fail_pending(self) -> None:
+        manager = self._manager
+        if manager is None:
+            return
+        while manager.awaiting_actions:
+            action = manager.awaiting_actions.popleft()
+            if not action.future.done():
+                action.future.set_exception(
+                    AmiConnectionLost(f"{action['action']}: connection lost before a reply")
+                )
+        protocol = manager.protocol
+        if protocol is not None and protocol.closed:
+            for action in list(protocol.responses.values()):
+                if not action.future.done():
+                    action.future.set_exception(
+                        AmiConnectionLost(f"{action['action']}: connection lost before a reply")
+                    )
+            protocol.responses.clear()
+
+    async def _watch(self) -> None:
+        """Abort a connection that stops answering Pings; panoramisk would wait forever."""
+        while True:
+            await asyncio.sleep(self.settings.ping_interval)
+            if self.state is not ConnectionState.READY:
+                continue
+            try:
+                await self.send(actions.ping(), timeout=self.settings.ping_timeout)
+            except AmiTimeout:
+                self.last_error = f"no Ping reply within {self.settings.ping_timeout:g}s"
+                log.warning("%s: dropping the connection", self.describe())
+                manager = self._manager
+                if manager is not None and manager.protocol is not None:
+                    manager.protocol.transport.abort()
+            except AmiError:
+                continue

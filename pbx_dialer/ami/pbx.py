@@ -1,0 +1,196 @@
+"""One Asterisk server as the dialer sees it: an AMI connection plus the trackers fed by it.
+
+The dialer asks it to place attempts and to count idle agents; it answers with domain
+events (`pbx_dialer.calls`). After every (re)connect it resyncs from CoreShowChannels
+and QueueStatus, and settles the attempts whose end it missed, never dialing them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from pbx_dialer.ami import actions
+from pbx_dialer.ami.client import (
+    AmiClient,
+    AmiConnectionLost,
+    AmiError,
+    AmiNotConnected,
+    AmiTimeout,
+    ConnectionState,
+)
+from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.ami.tracker import CallTracker, QueueTracker
+from pbx_dialer.calls import AgentState, PbxEvent
+from pbx_dialer.config import PbxSettings
+
+log = logging.getLogger(__name__)
+
+PbxEventHandler = Callable[["Pbx", PbxEvent], None]
+# Seconds a placed call may go without any sign of life before a resync checks on it.
+_STALE_MARGIN = 30.0
+
+
+class Pbx:
+    def __init__(
+        self,
+        settings: PbxSettings,
+        *,
+        on_event: PbxEventHandler,
+        on_state: Callable[[Pbx, ConnectionState, str], None] | None = None,
+        on_raw_event: Callable[[AmiEvent], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.calls = CallTracker()
+        self.queues = QueueTracker()
+        self._on_event = on_event
+        self._on_state = on_state
+        self._on_raw_event = on_raw_event
+        self._clock = clock
+        self._deadlines: dict[str, float] = {}
+        self._resync_task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self.resyncs = 0
+        self.client = AmiClient(
+            settings, on_event=self._feed, on_state=self._state_changed, clock=clock
+        )
+
+    async def start(self) -> None:
+        await self.client.start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def close(self) -> None:
+        for task in (self._sweeper, self._resync_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.client.close()
+
+    @property
+    def ready(self) -> bool:
+        return self.client.ready
+
+    def describe(self) -> str:
+        return self.client.describe()
+
+    def live_calls(self) -> int:
+        return self.calls.live_count()
+
+    def agents(self, queue: str) -> list[AgentState]:
+        return self.queues.members(queue)
+
+    def idle_agents(self, queue: str) -> int:
+        return self.queues.idle_agents(queue)
+
+    # -- placing calls ---------------------------------------------------------
+
+    def channel_for(self, number: str) -> str:
+        return self.settings.dial_template.replace("{number}", number)
+
+    def adopt(self, attempt_id: int, channel_id: str, placed_at: float) -> None:
+        """Follow an attempt placed earlier (by a previous run of the dialer)."""
+        self.calls.track(attempt_id, channel_id, placed_at)
+        self._deadlines[channel_id] = placed_at
+
+    async def place_call(
+        self,
+        *,
+        attempt_id: int,
+        channel_id: str,
+        number: str,
+        ring_timeout_s: float,
+        variables: dict[str, str],
+        caller_id: str = "",
+    ) -> None:
+        """Originate one attempt. Raises AmiNotConnected if nothing was sent (the caller
+        may try the record again); every other outcome arrives as events, CallEnded last."""
+        action = actions.originate(
+            channel=self.channel_for(number),
+            context=self.settings.connect_context,
+            exten=self.settings.connect_exten,
+            channel_id=channel_id,
+            timeout_s=ring_timeout_s,
+            caller_id=caller_id,
+            variables=variables,
+        )
+        if not self.client.ready:
+            raise AmiNotConnected(self.describe())
+        placed_at = self._clock()
+        self.calls.track(attempt_id, channel_id, placed_at)
+        self._deadlines[channel_id] = placed_at + ring_timeout_s + _STALE_MARGIN
+        try:
+            response = await self.client.send(action)
+        except (AmiConnectionLost, AmiTimeout) as exc:
+            # Asterisk may have got it: the resync after reconnect settles it.
+            log.warning("originate %s: %s; its outcome will come from a resync", channel_id, exc)
+            return
+        except AmiNotConnected as exc:
+            self._emit_all(self.calls.refused(channel_id, self._clock(), str(exc)))
+            return
+        if not response.success:
+            reason = f"originate refused: {response.message or 'error'}"
+            self._emit_all(self.calls.refused(channel_id, self._clock(), reason))
+
+    # -- events ----------------------------------------------------------------
+
+    def _emit_all(self, events: Sequence[PbxEvent]) -> None:
+        for event in events:
+            self._on_event(self, event)
+
+    def _feed(self, event: AmiEvent) -> None:
+        if self._on_raw_event is not None:
+            self._on_raw_event(event)
+        self._emit_all(self.calls.feed(event))
+        self._emit_all(self.queues.feed(event))
+
+    def _state_changed(self, state: ConnectionState, detail: str) -> None:
+        if state is ConnectionState.READY:
+            self._start_resync()
+        if self._on_state is not None:
+            self._on_state(self, state, detail)
+
+    def _start_resync(self) -> None:
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = asyncio.get_running_loop().create_task(self.resync())
+
+    async def resync(self) -> None:
+        """Learn what Asterisk has now: live channels, queue members, waiting callers."""
+        started = self._clock()
+        try:
+            channels = await self.client.send_list(actions.core_show_channels())
+            present = {c.get("uniqueid") for c in channels}
+            missing = self.calls.settle_missing(
+                present,
+                at=self._clock(),
+                cause="ended while the dialer was not listening (resync)",
+                placed_before=started,
+            )
+            self._emit_all(missing)
+            statuses = await self.client.send_list(actions.queue_status())
+        except AmiError as exc:
+            log.warning("%s: resync failed: %s", self.name, exc)
+            return
+        self.queues.reset()
+        for event in statuses:
+            self._emit_all(self.queues.feed(event))
+        self.resyncs += 1
+        self._deadlines = {
+            cid: when for cid, when in self._deadlines.items() if self.calls.is_tracking(cid)
+        }
+
+    async def _sweep(self) -> None:
+        """Check on calls that went quiet for too long (a lost OriginateResponse)."""
+        while True:
+            await asyncio.sleep(5.0)
+            now = self._clock()
+            if self.client.ready and any(
+                when < now and self.calls.is_tracking(cid) and not self.calls.has_started(cid)
+                for cid, when in self._deadlines.items()
+            ):
+                self._start_resync()

@@ -1,0 +1,299 @@
+"""The pure AMI event trackers: AMI events in, domain events out. No I/O, no clock.
+
+`CallTracker` follows the customer leg of every attempt the dialer placed. It knows a
+call by the ChannelId the dialer assigned at Originate, which Asterisk uses as the
+channel's Uniqueid, so it never guesses by channel name. It emits `CallEnded`
+exactly once per attempt, whatever order the events come in.
+
+`QueueTracker` keeps each queue's members and waiting callers, fed by QueueStatus
+replies and the live QueueMember*/QueueCaller* events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pbx_dialer.ami.actions import channel_id_from_action_id
+from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.calls import (
+    AgentLeft,
+    AgentState,
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallEvent,
+    CallQueued,
+    PbxEvent,
+    TechResult,
+)
+
+# OriginateResponse `Reason`: the last control frame Asterisk saw on the outbound leg.
+_REASON_RESULTS = {
+    "0": TechResult.FAILED,  # the channel could not even be created
+    "3": TechResult.NOANSWER,  # still ringing when the originate timeout ran out
+    "5": TechResult.BUSY,
+    "8": TechResult.CONGESTION,
+}
+# Q.850 causes for a leg that hung up before answer (Reason 1).
+_CAUSE_RESULTS = {
+    "1": TechResult.FAILED,  # unallocated number
+    "3": TechResult.FAILED,  # no route
+    "17": TechResult.BUSY,
+    "18": TechResult.NOANSWER,
+    "19": TechResult.NOANSWER,
+    "21": TechResult.BUSY,  # call rejected: the person declined it
+    "27": TechResult.FAILED,
+    "28": TechResult.FAILED,  # invalid number format
+    "34": TechResult.CONGESTION,
+    "38": TechResult.CONGESTION,
+    "41": TechResult.CONGESTION,
+    "42": TechResult.CONGESTION,
+}
+
+
+@dataclass(slots=True)
+class _Call:
+    attempt_id: int
+    channel_id: str
+    placed_at: float
+    started_at: float | None = None
+    answered_at: float | None = None
+    queue: str | None = None
+    queued_at: float | None = None
+    agent: str | None = None
+    agent_interface: str | None = None
+    connected_at: float | None = None
+    hangup_cause: str = ""
+    hung_up_at: float | None = None
+
+    def end(self, result: TechResult, at: float, cause: str) -> CallEnded:
+        start = self.started_at if self.started_at is not None else self.placed_at
+        ring_end = self.answered_at if self.answered_at is not None else at
+        wait: float | None = None
+        if self.queued_at is not None:
+            wait_end = self.connected_at if self.connected_at is not None else at
+            wait = max(0.0, wait_end - self.queued_at)
+        talk = max(0.0, at - self.connected_at) if self.connected_at is not None else None
+        return CallEnded(
+            attempt_id=self.attempt_id,
+            result=result,
+            at=at,
+            agent=self.agent,
+            queue=self.queue,
+            ring_s=max(0.0, ring_end - start),
+            wait_s=wait,
+            talk_s=talk,
+            cause=cause,
+        )
+
+    def answered_result(self) -> TechResult:
+        return TechResult.SUCCESS if self.connected_at is not None else TechResult.ABANDONED
+
+
+class CallTracker:
+    def __init__(self) -> None:
+        self._calls: dict[str, _Call] = {}
+
+    def track(self, attempt_id: int, channel_id: str, placed_at: float) -> None:
+        """The dialer is about to originate `channel_id` for this attempt."""
+        self._calls[channel_id] = _Call(attempt_id, channel_id, placed_at)
+
+    def is_tracking(self, channel_id: str) -> bool:
+        return channel_id in self._calls
+
+    def live_channel_ids(self) -> set[str]:
+        return set(self._calls)
+
+    def live_count(self) -> int:
+        return len(self._calls)
+
+    def refused(self, channel_id: str, at: float, reason: str) -> list[CallEvent]:
+        """The Originate itself was answered with an error, or was never answered."""
+        call = self._calls.pop(channel_id, None)
+        if call is None:
+            return []
+        return [call.end(TechResult.FAILED, at, reason)]
+
+    def has_started(self, channel_id: str) -> bool:
+        call = self._calls.get(channel_id)
+        return call is not None and call.started_at is not None
+
+    def settle_missing(
+        self, present: set[str], at: float, cause: str, placed_before: float
+    ) -> list[CallEvent]:
+        """After a reconnect: calls Asterisk no longer has ended while we were not
+        listening. Settle them from what we knew; never dial them again. Calls placed
+        after `placed_before` may simply not exist yet, so they are left alone."""
+        ended: list[CallEvent] = []
+        for channel_id in sorted(set(self._calls) - present):
+            call = self._calls[channel_id]
+            if call.placed_at >= placed_before:
+                continue
+            del self._calls[channel_id]
+            result = call.answered_result() if call.answered_at is not None else TechResult.FAILED
+            ended.append(call.end(result, at, cause))
+        return ended
+
+    def feed(self, event: AmiEvent) -> list[CallEvent]:
+        handler = _HANDLERS.get(event.name)
+        if handler is None:
+            return []
+        return handler(self, event)
+
+    def _call_for(self, event: AmiEvent, key: str = "uniqueid") -> _Call | None:
+        return self._calls.get(event.get(key))
+
+    def _on_originate_response(self, event: AmiEvent) -> list[CallEvent]:
+        channel_id = channel_id_from_action_id(event.get("actionid"))
+        call = self._calls.get(channel_id or "")
+        if call is None:
+            return []
+        if event.get("response") == "Success":
+            return self._answered(call, event.at)
+        reason = event.get("reason")
+        result = _REASON_RESULTS.get(reason)
+        if result is None:
+            result = _CAUSE_RESULTS.get(call.hangup_cause, TechResult.NOANSWER)
+        del self._calls[call.channel_id]
+        cause = f"originate reason {reason}"
+        if call.hangup_cause:
+            cause += f", hangup cause {call.hangup_cause}"
+        end_at = call.hung_up_at if call.hung_up_at is not None else event.at
+        return [call.end(result, end_at, cause)]
+
+    def _answered(self, call: _Call, at: float) -> list[CallEvent]:
+        if call.answered_at is not None:
+            return []
+        call.answered_at = at
+        return [CallAnswered(call.attempt_id, at)]
+
+    def _on_newchannel(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is not None and call.started_at is None:
+            call.started_at = event.at
+        return []
+
+    def _on_newstate(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is None or event.get("channelstate") != "6":  # 6 = Up
+            return []
+        return self._answered(call, event.at)
+
+    def _on_queue_join(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is None:
+            return []
+        events = self._answered(call, event.at)
+        call.queue = event.get("queue")
+        call.queued_at = event.at
+        events.append(CallQueued(call.attempt_id, call.queue, event.at))
+        return events
+
+    def _on_agent_connect(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is None or call.connected_at is not None:
+            return []
+        call.agent = event.get("membername") or event.get("interface")
+        call.agent_interface = event.get("interface")
+        call.connected_at = event.at
+        call.queue = event.get("queue") or call.queue
+        return [
+            CallConnected(
+                call.attempt_id, call.queue or "", call.agent, call.agent_interface, event.at
+            )
+        ]
+
+    def _on_hangup(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is None:
+            return []
+        call.hangup_cause = event.get("cause")
+        call.hung_up_at = event.at
+        if call.answered_at is None:
+            # Not answered: OriginateResponse, which follows, tells busy from no answer.
+            return []
+        del self._calls[call.channel_id]
+        cause = f"hangup cause {call.hangup_cause}" if call.hangup_cause else "hangup"
+        return [call.end(call.answered_result(), event.at, cause)]
+
+
+_HANDLERS = {
+    "OriginateResponse": CallTracker._on_originate_response,
+    "Newchannel": CallTracker._on_newchannel,
+    "Newstate": CallTracker._on_newstate,
+    "QueueCallerJoin": CallTracker._on_queue_join,
+    "AgentConnect": CallTracker._on_agent_connect,
+    "Hangup": CallTracker._on_hangup,
+}
+
+
+def _flag(value: str) -> bool:
+    return value.lower() in ("1", "true", "yes")
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+class QueueTracker:
+    """Members and waiting callers of every queue, as the PBX last told us."""
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[str, str], AgentState] = {}
+        self._waiting: dict[str, dict[str, float]] = {}
+
+    def reset(self) -> None:
+        """Before a full QueueStatus resync."""
+        self._members.clear()
+        self._waiting.clear()
+
+    def members(self, queue: str) -> list[AgentState]:
+        return [m for (q, _), m in sorted(self._members.items()) if q == queue]
+
+    def idle_agents(self, queue: str) -> int:
+        return sum(1 for m in self.members(queue) if m.idle)
+
+    def logged_in(self, queue: str) -> int:
+        return sum(1 for m in self.members(queue) if m.status not in (0, 4, 5))
+
+    def waiting(self, queue: str) -> dict[str, float]:
+        """Callers waiting in the queue: Uniqueid -> time they joined."""
+        return dict(self._waiting.get(queue, {}))
+
+    def feed(self, event: AmiEvent) -> list[PbxEvent]:
+        name = event.name
+        if name in ("QueueMember", "QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
+            return self._member(event)
+        if name == "QueueMemberRemoved":
+            key = (event.get("queue"), event.get("interface") or event.get("location"))
+            if self._members.pop(key, None) is not None:
+                return [AgentLeft(*key)]
+            return []
+        if name in ("QueueCallerJoin", "QueueEntry"):
+            joined = event.at - _int(event.get("wait"), 0) if name == "QueueEntry" else event.at
+            self._waiting.setdefault(event.get("queue"), {})[event.get("uniqueid")] = joined
+        elif name == "QueueCallerLeave":
+            self._waiting.get(event.get("queue"), {}).pop(event.get("uniqueid"), None)
+        return []
+
+    def _member(self, event: AmiEvent) -> list[PbxEvent]:
+        queue = event.get("queue")
+        interface = event.get("interface") or event.get("location")
+        old = self._members.get((queue, interface))
+        state = AgentState(
+            queue=queue,
+            interface=interface,
+            name=event.get("membername") or event.get("name") or interface,
+            status=_int(event.get("status"), old.status if old else 0),
+            paused=_flag(event.get("paused")) if event.get("paused") else bool(old and old.paused),
+            in_call=_flag(event.get("incall"))
+            if event.get("incall")
+            else bool(old and old.in_call),
+        )
+        if state == old:
+            return []
+        self._members[(queue, interface)] = state
+        return [state]

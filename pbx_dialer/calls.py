@@ -1,0 +1,84 @@
+"""What happens to a dialed call, in the contact centre's words.
+
+These domain events are what the AMI tracker produces and what the dialer, the
+storage and the live pages consume; none of them knows about AMI.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class TechResult(enum.StrEnum):
+    """The technical result of one attempt."""
+
+    SUCCESS = "SUCCESS"  # answered and connected to an agent
+    BUSY = "BUSY"
+    NOANSWER = "NOANSWER"
+    CONGESTION = "CONGESTION"
+    FAILED = "FAILED"  # the call could not be placed (bad number, trunk down, refused)
+    ABANDONED = "ABANDONED"  # answered, but no agent took it before it ended
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    attempt_id: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    attempt_id: int
+    queue: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    attempt_id: int
+    queue: str
+    agent: str
+    agent_interface: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The attempt is over. Emitted exactly once per attempt."""
+
+    attempt_id: int
+    result: TechResult
+    at: float
+    agent: str | None = None
+    queue: str | None = None
+    ring_s: float | None = None
+    wait_s: float | None = None
+    talk_s: float | None = None
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    """A queue member's presence as the queue sees it."""
+
+    queue: str
+    interface: str
+    name: str
+    status: int  # Asterisk device state: 1 not in use, 2 in use, 6 ringing, 5 unavailable, ...
+    paused: bool
+    in_call: bool
+
+    @property
+    def idle(self) -> bool:
+        return self.status == 1 and not self.paused and not self.in_call
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLeft:
+    queue: str
+    interface: str
+
+
+CallEvent = CallAnswered | CallQueued | CallConnected | CallEnded
+PbxEvent = CallEvent | AgentState | AgentLeft

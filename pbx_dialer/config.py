@@ -1,0 +1,196 @@
+"""Settings: a TOML file with environment overrides for secrets.
+
+Every error names the file, the setting and what is wrong, in one line, so
+`pbx-dialer serve` can print it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PBX_DIALER_"
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message is one line meant for the person who wrote it."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: str = "pbx-dialer.sqlite3"
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """One Asterisk server, reached through one AMI connection."""
+
+    name: str = "main"
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "dialer"
+    secret: str = ""
+    # How a number becomes a channel to originate: {number} is replaced.
+    dial_template: str = "PJSIP/{number}@trunk"
+    connect_context: str = "dialer-connect"
+    connect_exten: str = "s"
+    # Seconds without a Ping reply before the connection is declared dead.
+    ping_interval: float = 5.0
+    ping_timeout: float = 3.0
+    connect_timeout: float = 5.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+
+
+@dataclass(frozen=True)
+class DialerSettings:
+    # How often the dial loop looks at campaigns when nothing wakes it earlier.
+    tick_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    pbx: tuple[PbxSettings, ...] = (PbxSettings(),)
+    dialer: DialerSettings = field(default_factory=DialerSettings)
+
+    def pbx_named(self, name: str) -> PbxSettings:
+        for pbx in self.pbx:
+            if pbx.name == name:
+                return pbx
+        raise KeyError(name)
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def _section(cls: type[Any], raw: Mapping[str, Any], where: str) -> Any:
+    fields = cls.__dataclass_fields__
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in raw.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(
+                f"{where}.{key}: expected {expected.__name__}, got {type(value).__name__}"
+            )
+        values[key] = value
+    return cls(**values)
+
+
+def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """PBX_DIALER_<SECTION>_<KEY> for plain sections, PBX_DIALER_PBX_<NAME>_<KEY> per PBX."""
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        for section in ("server", "database", "dialer"):
+            if rest.startswith(section + "_"):
+                key = rest[len(section) + 1 :]
+                raw.setdefault(section, {})[key] = _coerce_env(
+                    value, getattr(_SECTION_TYPES[section](), key, None), name
+                )
+                break
+        else:
+            if rest.startswith("pbx_"):
+                pbx_name, _, key = rest[4:].rpartition("_")
+                for pbx in raw.setdefault("pbx", [{}]):
+                    if str(pbx.get("name", "main")).lower() == pbx_name:
+                        pbx[key] = _coerce_env(value, getattr(PbxSettings(), key, None), name)
+                        break
+                else:
+                    raise ConfigError(f"{name}: no [[pbx]] named {pbx_name!r} to override")
+
+
+def _coerce_env(value: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    return value
+
+
+_SECTION_TYPES: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "dialer": DialerSettings,
+}
+
+
+def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
+    unknown = sorted(set(raw) - {"server", "database", "pbx", "dialer"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown section [{unknown[0]}]")
+    parts: dict[str, Any] = {}
+    for section, cls in _SECTION_TYPES.items():
+        value = raw.get(section, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        parts[section] = _section(cls, value, f"{where} [{section}]")
+    pbx_raw = raw.get("pbx", [{}])
+    if isinstance(pbx_raw, dict):
+        pbx_raw = [pbx_raw]
+    if not isinstance(pbx_raw, list) or not pbx_raw:
+        raise ConfigError(f"{where}: [[pbx]] must list at least one Asterisk server")
+    pbxs: list[PbxSettings] = []
+    for index, item in enumerate(pbx_raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: [[pbx]] entry {index + 1} must be a table")
+        pbx = _section(PbxSettings, item, f"{where} [[pbx]] {item.get('name', index + 1)}")
+        if not _NAME_RE.match(pbx.name):
+            raise ConfigError(f"{where} [[pbx]]: name {pbx.name!r} must be 1-32 letters/digits/-/_")
+        if any(p.name == pbx.name for p in pbxs):
+            raise ConfigError(f"{where} [[pbx]]: name {pbx.name!r} is used twice")
+        if "{number}" not in pbx.dial_template:
+            raise ConfigError(f"{where} [[pbx]] {pbx.name}.dial_template: must contain {{number}}")
+        if not 0 < pbx.port < 65536:
+            raise ConfigError(f"{where} [[pbx]] {pbx.name}.port: {pbx.port} is not a TCP port")
+        pbxs.append(pbx)
+    server = parts["server"]
+    if not 0 <= server.port < 65536:
+        raise ConfigError(f"{where} [server].port: {server.port} is not a TCP port")
+    return Settings(
+        server=server, database=parts["database"], pbx=tuple(pbxs), dialer=parts["dialer"]
+    )
+
+
+def load_settings(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read it ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: malformed TOML: {exc}") from None
+    _env_overrides(raw, env)
+    return parse_settings(raw, where=str(file))

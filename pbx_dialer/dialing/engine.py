@@ -1,0 +1,305 @@
+"""The dial loop: for every active campaign, ask its pacing policy how many calls to place,
+take that many records and originate them on the campaign's PBX; then follow each call
+from the PBX's domain events to its stored outcome.
+
+It never touches AMI itself: it talks to `Pbx` objects, and it never sends an attempt
+twice: the attempt row exists before the Originate, and a record in progress is never
+picked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pbx_dialer.ami.client import AmiNotConnected
+from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.calls import (
+    AgentLeft,
+    AgentState,
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallQueued,
+    PbxEvent,
+)
+from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
+from pbx_dialer.campaigns.service import CampaignService
+from pbx_dialer.notifier import Notifier
+from pbx_dialer.pacing import PacingPolicy, PacingSnapshot, policy_for
+from pbx_dialer.storage import attempts as attempt_rows
+from pbx_dialer.storage import campaigns as campaign_rows
+from pbx_dialer.storage import records as record_rows
+from pbx_dialer.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveCall:
+    attempt_id: int
+    campaign_id: int
+    pbx: str
+    phone: str
+    phase: str  # ringing, waiting (answered, in queue), talking
+    placed_at: float
+    agent: str | None = None
+
+
+class Dialer:
+    def __init__(
+        self,
+        db: Database,
+        pbxs: Mapping[str, Pbx],
+        campaigns: CampaignService,
+        notifier: Notifier,
+        clock: Callable[[], float],
+        tick_seconds: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.pbxs = pbxs
+        self.campaigns = campaigns
+        self.notifier = notifier
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.live: dict[int, LiveCall] = {}
+        self._policies: dict[int, tuple[str, PacingPolicy]] = {}
+        self._wake = asyncio.Event()
+        self._events: asyncio.Queue[tuple[str, PbxEvent]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._placing: set[asyncio.Task[None]] = set()
+        self.dials = 0
+        self._queue_of: dict[int, tuple[str, str]] = {}
+
+    @property
+    def default_pbx(self) -> str:
+        return next(iter(self.pbxs))
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._adopt_unfinished()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._dial_loop()), loop.create_task(self._event_loop())]
+
+    async def close(self) -> None:
+        for task in [*self._tasks, *self._placing]:
+            task.cancel()
+        for task in [*self._tasks, *self._placing]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _adopt_unfinished(self) -> None:
+        """Attempts left in flight by a previous run: follow them, never dial them again."""
+        for name, pbx in self.pbxs.items():
+            for attempt in await attempt_rows.unfinished(self.db, name):
+                placed_at = await attempt_rows.placed_at(self.db, attempt.id)
+                pbx.adopt(attempt.id, attempt.channel_id, placed_at)
+                self.live[attempt.id] = LiveCall(
+                    attempt.id, attempt.campaign_id, name, attempt.phone, "ringing", placed_at
+                )
+
+    # -- events from the PBXs (called on the loop by the AMI reader) -------------
+
+    def on_pbx_event(self, pbx: Pbx, event: PbxEvent) -> None:
+        call = self.live.get(getattr(event, "attempt_id", -1))
+        if isinstance(event, CallAnswered | CallQueued) and call is not None:
+            call.phase = "waiting"
+        elif isinstance(event, CallConnected) and call is not None:
+            call.phase = "talking"
+            call.agent = event.agent
+        elif isinstance(event, CallEnded):
+            self.live.pop(event.attempt_id, None)
+            self.wake()
+        elif isinstance(event, AgentState | AgentLeft):
+            self.wake()
+        self._events.put_nowait((pbx.name, event))
+
+    async def _event_loop(self) -> None:
+        while True:
+            pbx_name, event = await self._events.get()
+            try:
+                await self._store(pbx_name, event)
+            except Exception:
+                log.exception("could not store %r", event)
+
+    async def _store(self, pbx_name: str, event: PbxEvent) -> None:
+        if isinstance(event, AgentState):
+            self.notifier.publish(
+                "agent",
+                {
+                    "pbx": pbx_name,
+                    "queue": event.queue,
+                    "interface": event.interface,
+                    "name": event.name,
+                    "idle": event.idle,
+                    "paused": event.paused,
+                    "status": event.status,
+                },
+            )
+            return
+        if isinstance(event, AgentLeft):
+            self.notifier.publish(
+                "agent_left", {"pbx": pbx_name, "queue": event.queue, "interface": event.interface}
+            )
+            return
+        if isinstance(event, CallAnswered):
+            await attempt_rows.mark(self.db, event.attempt_id, "answered", answered_at=event.at)
+            self._publish_call(event.attempt_id, "answered")
+        elif isinstance(event, CallQueued):
+            await attempt_rows.mark(self.db, event.attempt_id, "queued", queue=event.queue)
+            self._publish_call(event.attempt_id, "queued")
+        elif isinstance(event, CallConnected):
+            await attempt_rows.mark(
+                self.db, event.attempt_id, "connected", connected_at=event.at, agent=event.agent
+            )
+            self._publish_call(event.attempt_id, "connected", agent=event.agent)
+        elif isinstance(event, CallEnded):
+            stored = await attempt_rows.finish(self.db, event)
+            if stored is None:
+                return
+            campaign_id, phone = stored
+            policy = self._policies.get(campaign_id)
+            if policy is not None:
+                policy[1].on_ended(event.at, event.result)
+            self.notifier.publish(
+                "attempt_ended",
+                {
+                    "attempt_id": event.attempt_id,
+                    "campaign_id": campaign_id,
+                    "phone": phone,
+                    "result": event.result.value,
+                    "agent": event.agent,
+                    "ring_s": event.ring_s,
+                    "wait_s": event.wait_s,
+                    "talk_s": event.talk_s,
+                    "cause": event.cause,
+                    "at": event.at,
+                },
+            )
+            self.wake()
+
+    def _publish_call(self, attempt_id: int, phase: str, agent: str | None = None) -> None:
+        call = self.live.get(attempt_id)
+        if call is None:
+            return
+        self.notifier.publish(
+            "call",
+            {
+                "attempt_id": attempt_id,
+                "campaign_id": call.campaign_id,
+                "phone": call.phone,
+                "phase": phase,
+                "agent": agent,
+                "pbx": call.pbx,
+            },
+        )
+
+    # -- placing calls -----------------------------------------------------------
+
+    async def _dial_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+            self._wake.clear()
+            try:
+                for campaign in await campaign_rows.list_with_status(
+                    self.db, CampaignStatus.ACTIVE
+                ):
+                    await self._dial_campaign(campaign)
+            except Exception:
+                log.exception("dial loop pass failed")
+
+    def _policy(self, campaign: Campaign) -> PacingPolicy:
+        mode = campaign.settings.dial_mode
+        cached = self._policies.get(campaign.id)
+        if cached is None or cached[0] != mode:
+            cached = (mode, policy_for(mode))
+            self._policies[campaign.id] = cached
+        return cached[1]
+
+    def snapshot(self, campaign: Campaign, pbx: Pbx) -> PacingSnapshot:
+        calls = [c for c in self.live.values() if c.campaign_id == campaign.id]
+        agents = pbx.agents(campaign.settings.queue)
+        # Calls of other campaigns sharing the queue are waiting for the same agents.
+        queue_calls = [
+            c
+            for c in self.live.values()
+            if c.pbx == pbx.name and c.campaign_id in self._queue_mates(campaign)
+        ]
+        return PacingSnapshot(
+            now=self.clock(),
+            agents_logged_in=sum(1 for a in agents if a.status not in (0, 4, 5)),
+            agents_idle=sum(1 for a in agents if a.idle),
+            agents_wrapup=0,
+            calls_ringing=sum(1 for c in queue_calls if c.phase == "ringing"),
+            calls_waiting=sum(1 for c in queue_calls if c.phase == "waiting"),
+            calls_live=len(calls),
+            max_lines=campaign.settings.max_lines,
+        )
+
+    def _queue_mates(self, campaign: Campaign) -> set[int]:
+        self._queue_of[campaign.id] = (campaign.settings.pbx, campaign.settings.queue)
+        key = self._queue_of[campaign.id]
+        return {cid for cid, q in self._queue_of.items() if q == key}
+
+    async def _dial_campaign(self, campaign: Campaign) -> None:
+        pbx = self.pbxs.get(campaign.settings.pbx or self.default_pbx)
+        if pbx is None or not pbx.ready:
+            return
+        now = self.clock()
+        idle = not any(c.campaign_id == campaign.id for c in self.live.values())
+        if idle and not await record_rows.has_ready(self.db, campaign.id, now):
+            await self._complete(campaign)
+            return
+        policy = self._policy(campaign)
+        wanted = policy.calls_to_place(self.snapshot(campaign, pbx))
+        if wanted <= 0:
+            return
+        for attempt in await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now):
+            self.live[attempt.id] = LiveCall(
+                attempt.id, campaign.id, pbx.name, attempt.phone, "ringing", now
+            )
+            policy.on_dialed(now)
+            task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
+            self._placing.add(task)
+            task.add_done_callback(self._placing.discard)
+
+    async def _place(
+        self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
+    ) -> None:
+        settings = campaign.settings
+        try:
+            await pbx.place_call(
+                attempt_id=attempt.id,
+                channel_id=attempt.channel_id,
+                number=attempt.phone,
+                ring_timeout_s=settings.ring_timeout_s,
+                caller_id=settings.caller_id,
+                variables={
+                    "DIALER_ATTEMPT": str(attempt.id),
+                    "DIALER_CAMPAIGN": str(campaign.id),
+                    "DIALER_QUEUE": settings.queue,
+                    "DIALER_PRIO": str(settings.queue_priority),
+                    "DIALER_QUEUE_TIMEOUT": str(settings.queue_timeout_s),
+                },
+            )
+        except AmiNotConnected:
+            # Nothing was sent: the record goes back to the inventory untouched.
+            self.live.pop(attempt.id, None)
+            await attempt_rows.forget_unsent(self.db, attempt)
+            return
+        self.dials += 1
+        self._publish_call(attempt.id, "ringing")
+
+    async def _complete(self, campaign: Campaign) -> None:
+        # A supervisor may have paused or stopped it meanwhile; then it stays so.
+        with contextlib.suppress(ValueError):
+            await self.campaigns.control(campaign.id, Control.COMPLETE, actor="dialer")

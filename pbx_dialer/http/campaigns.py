@@ -1,0 +1,107 @@
+"""Campaign API handlers: parse, call the service, answer JSON."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from pbx_dialer.campaigns.model import CampaignSettings, Control, ValidationError
+from pbx_dialer.http import keys
+from pbx_dialer.http.errors import json_error
+from pbx_dialer.storage import attempts as attempt_rows
+from pbx_dialer.storage import campaigns as campaign_rows
+from pbx_dialer.storage import records as record_rows
+
+# Digits with an optional leading +; anything else could end up in an AMI header.
+_PHONE_RE = re.compile(r"^\+?[0-9]{2,20}$")
+
+
+def _id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+async def _body(request: web.Request) -> Any:
+    return await request.json()
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    items = await campaign_rows.list_all(service.db)
+    return web.json_response({"campaigns": [c.to_json() for c in items]})
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    settings = CampaignSettings.from_json(await _body(request))
+    _check_pbx(request, settings.pbx)
+    campaign = await request.app[keys.campaigns_key].create(settings)
+    return web.json_response(campaign.to_json(), status=201)
+
+
+def _check_pbx(request: web.Request, pbx: str) -> None:
+    if pbx and pbx not in request.app[keys.pbxs_key]:
+        raise ValidationError({"pbx": f"no PBX named {pbx!r} is configured"})
+
+
+async def get_campaign(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[keys.campaigns_key].summary(_id(request)))
+
+
+async def edit_campaign(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    current = await service.get(_id(request))
+    settings = CampaignSettings.from_json(await _body(request), base=current.settings)
+    _check_pbx(request, settings.pbx)
+    campaign = await service.edit(current.id, settings)
+    return web.json_response(campaign.to_json())
+
+
+async def control(request: web.Request) -> web.Response:
+    control = Control(request.match_info["control"])
+    campaign = await request.app[keys.campaigns_key].control(
+        _id(request), control, actor=request.headers.get("X-Actor", "api")[:64]
+    )
+    return web.json_response(campaign.to_json())
+
+
+async def add_records(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    body = await _body(request)
+    items = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        return json_error(422, 'expected {"records": [{"phone": ..., "name": ...}, ...]}')
+    new: list[record_rows.NewRecord] = []
+    errors: dict[str, str] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors[f"records[{index}]"] = "must be an object"
+            continue
+        phone = item.get("phone")
+        name = item.get("name", "")
+        if not isinstance(phone, str) or not _PHONE_RE.match(phone):
+            errors[f"records[{index}].phone"] = "must be 2-20 digits, optionally after +"
+        elif not isinstance(name, str) or len(name) > 200 or any(ord(c) < 32 for c in name):
+            errors[f"records[{index}].name"] = "must be at most 200 printable characters"
+        else:
+            new.append(record_rows.NewRecord(phone=phone, name=name))
+    if errors:
+        # All or nothing: a rejected batch leaves the campaign as it was.
+        return json_error(422, "records rejected; nothing was added", errors)
+    added = await record_rows.add_many(service.db, campaign.id, new, service.clock())
+    request.app[keys.dialer_key].wake()
+    return web.json_response({"added": added}, status=201)
+
+
+async def list_records(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    records = await record_rows.list_for(service.db, campaign.id)
+    return web.json_response({"records": [r.to_json() for r in records]})
+
+
+async def list_attempts(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    return web.json_response({"attempts": await attempt_rows.list_for(service.db, campaign.id)})

@@ -1,0 +1,25 @@
+"""Every route of the application, listed in one function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from pbx_dialer.http import campaigns, status
+
+
+def setup_routes(app: web.Application, static_dir: Path) -> None:
+    app.router.add_get("/", status.index, name="index")
+    app.router.add_get("/ws", status.websocket, name="ws")
+    app.router.add_get("/healthz", status.healthz, name="healthz")
+    app.router.add_get("/api/status", status.snapshot, name="api-status")
+    app.router.add_get("/api/campaigns", campaigns.list_campaigns)
+    app.router.add_post("/api/campaigns", campaigns.create_campaign)
+    app.router.add_get("/api/campaigns/{id:\\d+}", campaigns.get_campaign)
+    app.router.add_patch("/api/campaigns/{id:\\d+}", campaigns.edit_campaign)
+    app.router.add_post("/api/campaigns/{id:\\d+}/records", campaigns.add_records)
+    app.router.add_get("/api/campaigns/{id:\\d+}/records", campaigns.list_records)
+    app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
+    app.router.add_post("/api/campaigns/{id:\\d+}/{control:play|pause|stop}", campaigns.control)
+    app.router.add_static("/static", static_dir, name="static")

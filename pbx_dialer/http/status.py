@@ -1,0 +1,87 @@
+"""The live status page, its websocket and the health check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSMsgType, web
+
+from pbx_dialer.http import keys
+from pbx_dialer.storage import attempts as attempt_rows
+from pbx_dialer.storage import campaigns as campaign_rows
+from pbx_dialer.storage import records as record_rows
+
+
+async def _status(app: web.Application) -> dict[str, Any]:
+    db = app[keys.db_key]
+    dialer = app[keys.dialer_key]
+    campaigns = []
+    for campaign in await campaign_rows.list_all(db):
+        campaigns.append(
+            {**campaign.to_json(), "records": await record_rows.counts(db, campaign.id)}
+        )
+    return {
+        "pbx": [
+            {"name": p.name, "state": p.client.state.value, "detail": p.describe()}
+            for p in app[keys.pbxs_key].values()
+        ],
+        "campaigns": campaigns,
+        "live": [
+            {
+                "attempt_id": c.attempt_id,
+                "campaign_id": c.campaign_id,
+                "phone": c.phone,
+                "phase": c.phase,
+                "agent": c.agent,
+                "pbx": c.pbx,
+            }
+            for c in sorted(dialer.live.values(), key=lambda c: c.attempt_id)
+        ],
+        "attempts": await attempt_rows.recent(db, 50),
+    }
+
+
+@aiohttp_jinja2.template("status.html")
+async def index(request: web.Request) -> dict[str, Any]:
+    return await _status(request.app)
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    return web.json_response(await _status(request.app))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    db_ok = await request.app[keys.db_key].healthy()
+    pbxs = {p.name: p.describe() for p in request.app[keys.pbxs_key].values()}
+    ami_ok = all(p.ready for p in request.app[keys.pbxs_key].values())
+    body = {"ok": db_ok and ami_ok, "database": "ok" if db_ok else "failing", "ami": pbxs}
+    return web.json_response(body, status=200 if db_ok and ami_ok else 503)
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    subscription = request.app[keys.notifier_key].subscribe()
+    # The first message is the whole picture; every later one is a change.
+    await ws.send_json({"type": "snapshot", **await _status(request.app)})
+
+    async def pump() -> None:
+        async for message in subscription:
+            if ws.closed:
+                return
+            await ws.send_json(message)
+
+    sender = asyncio.get_running_loop().create_task(pump())
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        subscription.close()
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await sender
+    return ws

@@ -1,0 +1,160 @@
+"""Attempts: one row per call placed, written before the Originate is sent.
+
+Writing the row (and taking the record) first is what makes "dial at most once" hold
+across crashes: a record that is in progress is never picked again, and an attempt
+row that exists is reconciled with Asterisk, never re-sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pbx_dialer.calls import CallEnded
+from pbx_dialer.storage.db import Database
+
+
+@dataclass(frozen=True)
+class PlacedAttempt:
+    id: int
+    campaign_id: int
+    record_id: int
+    channel_id: str
+    phone: str
+
+
+def channel_id_for(attempt_id: int) -> str:
+    """The Uniqueid the attempt's customer leg gets in Asterisk. The random tail keeps two
+    dialers (or two test databases) on one Asterisk from ever sharing an id."""
+    return f"pbxd-{attempt_id}-{secrets.token_hex(4)}"
+
+
+async def take_records(
+    db: Database, campaign_id: int, pbx: str, limit: int, now: float
+) -> list[PlacedAttempt]:
+    """Pick up to `limit` ready records, mark them in progress and create their
+    attempts, all in one transaction."""
+    if limit <= 0:
+        return []
+    placed: list[PlacedAttempt] = []
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT id, phone FROM records WHERE campaign_id = ? AND state = 'ready' "
+            "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            (campaign_id, now, limit),
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+        for row in rows:
+            await conn.execute(
+                "UPDATE records SET state = 'in_progress', attempts = attempts + 1 WHERE id = ?",
+                (row["id"],),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, placed_at) "
+                "VALUES (?, ?, ?, '', ?, ?)",
+                (campaign_id, row["id"], pbx, row["phone"], now),
+            )
+            attempt_id = cursor.lastrowid
+            assert attempt_id is not None
+            channel_id = channel_id_for(attempt_id)
+            await conn.execute(
+                "UPDATE attempts SET channel_id = ? WHERE id = ?", (channel_id, attempt_id)
+            )
+            placed.append(
+                PlacedAttempt(attempt_id, campaign_id, row["id"], channel_id, row["phone"])
+            )
+    return placed
+
+
+async def forget_unsent(db: Database, attempt: PlacedAttempt) -> None:
+    """The Originate was never sent (PBX not connected): undo the attempt and the pick."""
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
+        await conn.execute(
+            "UPDATE records SET state = 'ready', attempts = attempts - 1 WHERE id = ?",
+            (attempt.record_id,),
+        )
+
+
+async def mark(db: Database, attempt_id: int, state: str, **values: Any) -> None:
+    allowed = {"answered_at", "connected_at", "queue", "agent"}
+    assert set(values) <= allowed
+    sets = "".join(f", {k} = ?" for k in values)
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"UPDATE attempts SET state = ?{sets} WHERE id = ? AND state != 'ended'",
+            (state, *values.values(), attempt_id),
+        )
+
+
+async def finish(db: Database, ended: CallEnded) -> tuple[int, str] | None:
+    """Store the attempt's outcome and settle its record. Returns the campaign id and the
+    number, or None if the attempt was already ended (a second report is ignored)."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT campaign_id, record_id, phone FROM attempts WHERE id = ? AND state != 'ended'",
+            (ended.attempt_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        await conn.execute(
+            "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
+            "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
+            "ring_s = ?, wait_s = ?, talk_s = ? "
+            "WHERE id = ?",
+            (
+                ended.result,
+                ended.cause,
+                ended.queue,
+                ended.agent,
+                ended.at,
+                ended.ring_s,
+                ended.wait_s,
+                ended.talk_s,
+                ended.attempt_id,
+            ),
+        )
+        # One attempt per record for now: retry rules arrive with the dialing engine.
+        await conn.execute(
+            "UPDATE records SET state = ?, last_result = ? WHERE id = ?",
+            (
+                "handled" if ended.result == "SUCCESS" else "max_calls",
+                ended.result,
+                row["record_id"],
+            ),
+        )
+        return int(row["campaign_id"]), str(row["phone"])
+
+
+async def unfinished(db: Database, pbx: str) -> list[PlacedAttempt]:
+    rows = await db.fetchall(
+        "SELECT id, campaign_id, record_id, channel_id, phone FROM attempts "
+        "WHERE state != 'ended' AND pbx = ? ORDER BY id",
+        (pbx,),
+    )
+    return [PlacedAttempt(**dict(r)) for r in rows]
+
+
+async def placed_at(db: Database, attempt_id: int) -> float:
+    row = await db.fetchone("SELECT placed_at FROM attempts WHERE id = ?", (attempt_id,))
+    return float(row["placed_at"]) if row is not None else 0.0
+
+
+async def list_for(db: Database, campaign_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT a.*, r.name AS record_name FROM attempts a JOIN records r ON r.id = a.record_id "
+        "WHERE a.campaign_id = ? ORDER BY a.id DESC LIMIT ?",
+        (campaign_id, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+async def recent(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT a.*, c.name AS campaign_name FROM attempts a "
+        "JOIN campaigns c ON c.id = a.campaign_id ORDER BY a.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [dict(r) for r in rows]
