@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -365,10 +365,12 @@ class RawAmi:
         return msg
 
     async def wait_for(
-        self, pred: object, timeout: float = 10.0, collect: list[AmiMessage] | None = None
+        self,
+        pred: Callable[[AmiMessage], bool],
+        timeout: float = 10.0,
+        collect: list[AmiMessage] | None = None,
     ) -> AmiMessage:
-        """Read until ``pred(msg)`` (a callable) is true; other messages go to ``collect``."""
-        assert callable(pred)
+        """Read until ``pred(msg)`` is true; other messages are appended to ``collect``."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -380,7 +382,9 @@ class RawAmi:
             if collect is not None:
                 collect.append(msg)
 
-    async def action(self, action: str, timeout: float = 10.0, **fields: str | list[str]) -> AmiMessage:
+    async def action(
+        self, action: str, timeout: float = 10.0, **fields: str | list[str]
+    ) -> AmiMessage:
         """Send an action and return its Response (events read meanwhile are dropped)."""
         action_id = await self.send(action, **fields)
         return await self.wait_for(
@@ -590,7 +594,8 @@ class AsteriskInstance:
         inst = self.installation
         assert inst is not None and self._host_dir is not None
         self._console = self.console_path
-        with open(self._console, "ab") as out:
+        out = os.open(self._console, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
             self._proc = await asyncio.create_subprocess_exec(
                 *inst.command("-f", "-C", self.conf_path),
                 stdin=subprocess.DEVNULL,
@@ -599,6 +604,8 @@ class AsteriskInstance:
                 env=inst.env,
                 start_new_session=True,
             )
+        finally:
+            os.close(out)
         try:
             await asyncio.wait_for(self._wait_booted(), self.boot_timeout)
         except (TimeoutError, OSError, PermissionError) as exc:
