@@ -612,7 +612,8 @@ class AsteriskInstance:
             await self._terminate()
             raise AsteriskUnavailable(
                 f"Asterisk ({inst.describe()}) did not boot on AMI port {self.ami_port}: "
-                f"{exc or type(exc).__name__}\n--- console ---\n{_tail(self.console_path)}"
+                f"{str(exc) or f'no FullyBooted within {self.boot_timeout:g} s'}"
+                f"\n--- console ---\n{_tail(self.console_path)}"
                 f"\n--- messages ---\n{_tail(self.log_path)}"
             ) from exc
 
