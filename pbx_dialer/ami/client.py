@@ -304,9 +304,9 @@ class AmiClient:
             if self.connected_since is not None:
                 self.reconnects += 1
             self.connected_since = self._clock()
-            log.info("%s", self.describe())
             self._first_outcome.set()
             self._set_state(ConnectionState.READY, "")
+            log.info("%s", self.describe())
 
     def _lost(self, exc: Any) -> None:
         self._fail_pending()

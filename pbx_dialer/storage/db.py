@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from typing import Any
@@ -33,12 +34,16 @@ class Database:
         except Exception as exc:
             raise StorageError(f"cannot open database {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
         db = cls(conn, path)
-        await db.migrate()
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await db.migrate()
+        except Exception as exc:
+            await conn.close()
+            raise StorageError(f"cannot prepare database {path}: {exc}") from None
         return db
 
     async def close(self) -> None:
@@ -47,8 +52,8 @@ class Database:
     async def migrate(self) -> list[int]:
         """Apply the numbered migrations not applied yet, each in its own transaction."""
         await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-            "applied_at REAL NOT NULL DEFAULT (unixepoch('subsec')))"
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
         )
         done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
         applied: list[int] = []
@@ -63,7 +68,8 @@ class Database:
                 for statement in _split_sql(script):
                     await self.conn.execute(statement)
                 await self.conn.execute(
-                    "INSERT INTO schema_migrations (version) VALUES (?)", (version,)
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, time.time()),
                 )
             applied.append(version)
         return applied

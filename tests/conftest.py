@@ -1,0 +1,102 @@
+"""Shared fixtures: a real Asterisk per test (it boots in well under a second), the
+simulator that plays agents and inbound callers, and the dialer served on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
+from pbx_dialer.http.app import create_app
+from pbx_dialer.testing.asterisk import AsteriskInstance
+from pbx_dialer.testing.sim import Simulator
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest_asyncio.fixture
+async def asterisk() -> AsyncIterator[AsteriskInstance]:
+    """A fresh Asterisk on free ports. No skip: if it cannot start, the test fails."""
+    instance = AsteriskInstance()
+    await instance.start()
+    try:
+        yield instance
+    finally:
+        await instance.stop()
+
+
+def pbx_settings(asterisk: AsteriskInstance, **overrides: Any) -> PbxSettings:
+    base = PbxSettings(
+        name="main",
+        host=asterisk.ami_host,
+        port=asterisk.ami_port,
+        username=asterisk.dialer_user,
+        secret=asterisk.dialer_secret,
+        dial_template="Local/{number}@sim-pstn",
+        ping_interval=1.0,
+        ping_timeout=1.0,
+        reconnect_min=0.2,
+        reconnect_max=1.0,
+    )
+    return replace(base, **overrides)
+
+
+@pytest_asyncio.fixture
+async def sim(asterisk: AsteriskInstance) -> AsyncIterator[Simulator]:
+    simulator = Simulator(
+        pbx_settings(
+            asterisk,
+            name="sim",
+            username=asterisk.simulator_user,
+            secret=asterisk.simulator_secret,
+        )
+    )
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.close()
+
+
+@pytest.fixture
+def settings(asterisk: AsteriskInstance, tmp_path: Path) -> Settings:
+    return Settings(
+        database=DatabaseSettings(path=str(tmp_path / "dialer.sqlite3")),
+        pbx=(pbx_settings(asterisk),),
+        dialer=DialerSettings(tick_seconds=0.2),
+    )
+
+
+@pytest_asyncio.fixture
+async def dialer(settings: Settings) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The whole dialer, served over real HTTP on loopback."""
+    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, interval: float = 0.1
+) -> None:
+    """Wait until `check` holds; fail with a clear message if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
+        await asyncio.sleep(interval)
