@@ -29,6 +29,11 @@ from pbx_dialer.config import PbxSettings
 
 log = logging.getLogger(__name__)
 
+
+class OriginateRefused(AmiError):
+    """Asterisk answered the Originate with an error: no call was placed."""
+
+
 PbxEventHandler = Callable[["Pbx", PbxEvent], None]
 # Seconds a placed call may go without any sign of life before a resync checks on it.
 _STALE_MARGIN = 30.0
@@ -108,8 +113,9 @@ class Pbx:
         variables: dict[str, str],
         caller_id: str = "",
     ) -> None:
-        """Originate one attempt. Raises AmiNotConnected if nothing was sent (the caller
-        may try the record again); every other outcome arrives as events, CallEnded last."""
+        """Originate one attempt. Raises AmiNotConnected or OriginateRefused when no call
+        was placed (the record may be tried again); every other outcome arrives as events,
+        CallEnded last."""
         action = actions.originate(
             channel=self.channel_for(number),
             context=self.settings.connect_context,
@@ -130,12 +136,14 @@ class Pbx:
             # Asterisk may have got it: the resync after reconnect settles it.
             log.warning("originate %s: %s; its outcome will come from a resync", channel_id, exc)
             return
-        except AmiNotConnected as exc:
-            self._emit_all(self.calls.refused(channel_id, self._clock(), str(exc)))
-            return
+        except AmiNotConnected:
+            self.calls.forget(channel_id)
+            raise
         if not response.success:
-            reason = f"originate refused: {response.message or 'error'}"
-            self._emit_all(self.calls.refused(channel_id, self._clock(), reason))
+            # Asterisk refused before dialing (shutting down, rights, a bad channel
+            # template): nobody was called, so the record is not spent.
+            self.calls.forget(channel_id)
+            raise OriginateRefused(f"{self.name}: originate refused: {response.message or 'error'}")
 
     # -- events ----------------------------------------------------------------
 

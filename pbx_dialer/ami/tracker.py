@@ -107,12 +107,9 @@ class CallTracker:
     def live_count(self) -> int:
         return len(self._calls)
 
-    def refused(self, channel_id: str, at: float, reason: str) -> list[CallEvent]:
-        """The Originate itself was answered with an error, or was never answered."""
-        call = self._calls.pop(channel_id, None)
-        if call is None:
-            return []
-        return [call.end(TechResult.FAILED, at, reason)]
+    def forget(self, channel_id: str) -> None:
+        """The Originate was refused or never sent: there is no call to follow."""
+        self._calls.pop(channel_id, None)
 
     def has_started(self, channel_id: str) -> bool:
         call = self._calls.get(channel_id)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pbx_dialer.ami.client import AmiNotConnected
-from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.ami.pbx import OriginateRefused, Pbx
 from pbx_dialer.calls import (
     AgentLeft,
     AgentState,
@@ -73,6 +73,8 @@ class Dialer:
         self._placing: set[asyncio.Task[None]] = set()
         self.dials = 0
         self._queue_of: dict[int, tuple[str, str]] = {}
+        self._hold_until: dict[str, float] = {}
+        self.refusal_hold_s = 2.0
 
     @property
     def default_pbx(self) -> str:
@@ -252,7 +254,7 @@ class Dialer:
 
     async def _dial_campaign(self, campaign: Campaign) -> None:
         pbx = self.pbxs.get(campaign.settings.pbx or self.default_pbx)
-        if pbx is None or not pbx.ready:
+        if pbx is None or not pbx.ready or self._hold_until.get(pbx.name, 0.0) > self.clock():
             return
         now = self.clock()
         idle = not any(c.campaign_id == campaign.id for c in self.live.values())
@@ -291,10 +293,14 @@ class Dialer:
                     "DIALER_QUEUE_TIMEOUT": str(settings.queue_timeout_s),
                 },
             )
-        except AmiNotConnected:
-            # Nothing was sent: the record goes back to the inventory untouched.
+        except (AmiNotConnected, OriginateRefused) as exc:
+            # No call was placed: the record goes back to the inventory untouched, and
+            # this PBX gets a moment before the next try, so a refusal cannot spin.
             self.live.pop(attempt.id, None)
             await attempt_rows.forget_unsent(self.db, attempt)
+            self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
+            log.warning("%s", exc)
+            self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
             return
         self.dials += 1
         self._publish_call(attempt.id, "ringing")

@@ -72,7 +72,9 @@ class Simulator:
         await self._ok(actions.queue_remove(queue, agent_interface(number)))
 
     async def inbound_caller(self, queue: str, priority: int = 0) -> str:
-        """An inbound customer who calls the queue and waits; returns its channel id."""
+        """An inbound customer who calls the queue and waits. Returns the Uniqueid of the
+        channel that waits in the queue (the Local channel's second leg, which runs the
+        sim-inbound dialplan)."""
         n = next(self._inbound)
         channel_id = f"sim-inbound-{n}-{id(self) % 10000}"
         response = await self.client.send(
@@ -89,4 +91,4 @@ class Simulator:
         )
         if not response.success:
             raise AmiError(f"inbound caller refused: {response.message}")
-        return channel_id
+        return f"{channel_id}-2"
