@@ -73,6 +73,7 @@ class Settings:
         raise KeyError(name)
 
 
+_POSITIVE_PBX = ("ping_interval", "ping_timeout", "connect_timeout", "reconnect_min")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -97,29 +98,46 @@ def _section(cls: type[Any], raw: Mapping[str, Any], where: str) -> Any:
 
 def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
     """PBX_DIALER_<SECTION>_<KEY> for plain sections, PBX_DIALER_PBX_<NAME>_<KEY> per PBX."""
-    for name, value in env.items():
+    for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         rest = name[len(ENV_PREFIX) :].lower()
-        for section in ("server", "database", "dialer"):
+        for section, cls in _SECTION_TYPES.items():
             if rest.startswith(section + "_"):
                 key = rest[len(section) + 1 :]
-                raw.setdefault(section, {})[key] = _coerce_env(
-                    value, getattr(_SECTION_TYPES[section](), key, None), name
-                )
+                table = raw.setdefault(section, {})
+                if not isinstance(table, dict):
+                    raise ConfigError(f"{name}: [{section}] in the file is not a table")
+                table[key] = _coerce_env(value, cls, key, name)
                 break
         else:
             if rest.startswith("pbx_"):
-                pbx_name, _, key = rest[4:].rpartition("_")
-                for pbx in raw.setdefault("pbx", [{}]):
-                    if str(pbx.get("name", "main")).lower() == pbx_name:
-                        pbx[key] = _coerce_env(value, getattr(PbxSettings(), key, None), name)
-                        break
-                else:
-                    raise ConfigError(f"{name}: no [[pbx]] named {pbx_name!r} to override")
+                _pbx_override(raw, rest[4:], value, name)
 
 
-def _coerce_env(value: str, default: Any, name: str) -> Any:
+def _pbx_override(raw: dict[str, Any], rest: str, value: str, name: str) -> None:
+    entries = raw.setdefault("pbx", [{}])
+    if isinstance(entries, dict):  # a single [pbx] table
+        entries = [entries]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{name}: [[pbx]] in the file is not a list of tables")
+    # Both PBX names and setting names may contain "_": match the names we know,
+    # the longest first so that "site_b" wins over "site" for PBX_DIALER_PBX_SITE_B_SECRET.
+    by_length = sorted(entries, key=lambda e: -len(str(e.get("name", PbxSettings.name))))
+    for pbx in by_length:
+        pbx_name = str(pbx.get("name", PbxSettings.name)).lower()
+        if rest.startswith(pbx_name + "_"):
+            key = rest[len(pbx_name) + 1 :]
+            pbx[key] = _coerce_env(value, PbxSettings, key, name)
+            return
+    pbx_name = rest.rpartition("_")[0] or rest
+    raise ConfigError(f"{name}: no [[pbx]] named {pbx_name!r} to override")
+
+
+def _coerce_env(value: str, cls: type[Any], key: str, name: str) -> Any:
+    if key not in cls.__dataclass_fields__:
+        raise ConfigError(f"{name}: unknown setting {key!r}")
+    default = getattr(cls(), key)
     if isinstance(default, bool):
         return value.lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
@@ -170,10 +188,21 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
             raise ConfigError(f"{where} [[pbx]] {pbx.name}.dial_template: must contain {{number}}")
         if not 0 < pbx.port < 65536:
             raise ConfigError(f"{where} [[pbx]] {pbx.name}.port: {pbx.port} is not a TCP port")
+        # Zero would make the AMI client ping or reconnect in a tight loop.
+        for key in _POSITIVE_PBX:
+            if not getattr(pbx, key) > 0:
+                raise ConfigError(f"{where} [[pbx]] {pbx.name}.{key}: must be > 0")
+        if pbx.reconnect_max < pbx.reconnect_min:
+            raise ConfigError(
+                f"{where} [[pbx]] {pbx.name}.reconnect_max: must be at least reconnect_min "
+                f"({pbx.reconnect_min:g})"
+            )
         pbxs.append(pbx)
     server = parts["server"]
     if not 0 <= server.port < 65536:
         raise ConfigError(f"{where} [server].port: {server.port} is not a TCP port")
+    if not parts["dialer"].tick_seconds > 0:
+        raise ConfigError(f"{where} [dialer].tick_seconds: must be > 0")
     return Settings(
         server=server, database=parts["database"], pbx=tuple(pbxs), dialer=parts["dialer"]
     )
