@@ -1,0 +1,128 @@
+"""Capture the AMI sessions the tracker tests replay, from a real Asterisk.
+
+    python -m pbx_dialer.testing.record_fixtures tests/fixtures/ami
+
+For each scenario it starts from a fresh Asterisk, logs one simulated agent in, places
+one call the way the dialer does, and saves every event the dialer's AMI user saw
+(noise such as VarSet and Newexten left out) with the attempt it belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pbx_dialer.ami import actions
+from pbx_dialer.ami.client import AmiClient
+from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.ami.recorder import Recorder
+from pbx_dialer.config import PbxSettings
+from pbx_dialer.testing.asterisk import AsteriskInstance
+from pbx_dialer.testing.sim import Simulator
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    number: str
+    story: str
+    restart_after_connect: bool = False
+
+
+SCENARIOS = [
+    Scenario("success", "5550101", "Customer answers after 1 s, agent 7001 answers 1.5 s "
+             "after being rung, customer hangs up 4 s after answering."),
+    Scenario("busy", "5550201", "Customer's line rings 0.5 s then is busy."),
+    Scenario("noanswer", "5550301", "Customer never answers; the 15 s originate timeout ends it."),
+    Scenario("congestion", "5550401", "The network answers with congestion at once."),
+    Scenario("abandoned", "5550501", "Customer answers, waits in the queue and hangs up 1 s "
+             "later, before agent 7001 (1.5 s to answer) takes the call."),
+    Scenario("failed", "5550701", "A number the simulated network does not know."),
+    Scenario("restart", "5550601", "Customer answers and talks to agent 7001; Asterisk is "
+             "restarted during the call.", restart_after_connect=True),
+]  # fmt: skip
+
+
+async def _record(scenario: Scenario, out_dir: Path) -> Path:
+    async with AsteriskInstance() as asterisk:
+        base = dict(host=asterisk.ami_host, port=asterisk.ami_port, reconnect_min=0.2)
+        sim = Simulator(
+            PbxSettings(
+                name="sim",
+                username=asterisk.simulator_user,
+                secret=asterisk.simulator_secret,
+                **base,
+            )  # type: ignore[arg-type]
+        )
+        await sim.start()
+        recorder = Recorder()
+        done = asyncio.Event()
+        channel_id = f"pbxd-1-{scenario.name}"
+
+        def on_event(event: AmiEvent) -> None:
+            recorder(event)
+            if event.name == "Hangup" and event.get("uniqueid") == channel_id:
+                done.set()
+            if event.name == "OriginateResponse" and event.get("response") != "Success":
+                done.set()
+
+        client = AmiClient(
+            replace(base, username=asterisk.dialer_user, secret=asterisk.dialer_secret),
+            on_event=on_event,
+        )
+        await client.start()
+        await client.wait_ready(10)
+        await sim.add_agent("sales", 7001)
+        await asyncio.sleep(0.3)
+        placed_at = time.time()
+        await client.send(
+            actions.originate(
+                channel=f"Local/{scenario.number}@sim-pstn",
+                context="dialer-connect",
+                exten="s",
+                channel_id=channel_id,
+                timeout_s=15,
+                variables={
+                    "DIALER_ATTEMPT": "1",
+                    "DIALER_CAMPAIGN": "1",
+                    "DIALER_QUEUE": "sales",
+                    "DIALER_PRIO": "5",
+                },
+            )
+        )
+        if scenario.restart_after_connect:
+            await sim.wait_event("AgentConnect", timeout=10)
+            await asterisk.restart()
+            await client.wait_ready(20)
+        else:
+            await asyncio.wait_for(done.wait(), 30)
+        await asyncio.sleep(1.0)  # the tail: AgentComplete, QueueMemberStatus, ...
+        await client.close()
+        await sim.close()
+    path = out_dir / f"{scenario.name}.json"
+    data = {
+        "scenario": scenario.story,
+        "attempt": {"attempt_id": 1, "channel_id": channel_id, "placed_at": placed_at},
+        "events": [e.to_json() for e in recorder.events],
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+async def main(out_dir: Path, names: list[str]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for scenario in SCENARIOS:
+        if names and scenario.name not in names:
+            continue
+        path = await _record(scenario, out_dir)
+        print(f"recorded {scenario.name}: {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(
+        main(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/ami"), sys.argv[2:])
+    )
