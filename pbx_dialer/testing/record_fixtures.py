@@ -49,14 +49,14 @@ SCENARIOS = [
 
 async def _record(scenario: Scenario, out_dir: Path) -> Path:
     async with AsteriskInstance() as asterisk:
-        base = dict(host=asterisk.ami_host, port=asterisk.ami_port, reconnect_min=0.2)
+        base = PbxSettings(host=asterisk.ami_host, port=asterisk.ami_port, reconnect_min=0.2)
         sim = Simulator(
-            PbxSettings(
+            replace(
+                base,
                 name="sim",
                 username=asterisk.simulator_user,
                 secret=asterisk.simulator_secret,
-                **base,
-            )  # type: ignore[arg-type]
+            )
         )
         await sim.start()
         recorder = Recorder()
