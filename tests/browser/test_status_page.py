@@ -72,6 +72,7 @@ async def test_a_campaign_run_is_pushed_live_to_the_open_page(
     await expect(page.locator("#link-state")).to_have_class(re.compile(r"\bpill-on\b"))
     pbx = page.locator('#pbx-list li[data-pbx="main"]')
     await expect(pbx).to_have_class(re.compile(r"\bpbx-ready\b"))
+    await expect(pbx.locator(".state")).to_have_text("Connected")
     await expect(pbx.locator(".detail")).to_contain_text("connected")
     await expect(page.locator('[data-empty-for="live-calls"]')).to_be_visible()
     await page.evaluate(WATCH_LIVE_CALLS)
@@ -96,6 +97,8 @@ async def test_a_campaign_run_is_pushed_live_to_the_open_page(
     await expect(talking.locator(".c-campaign")).to_have_text(f"#{campaign_id} Spring renewals")
     await expect(page.locator("#kpi-talking")).to_have_text("1")
     await expect(page.locator("#live-count")).to_have_text("1")
+    await expect(campaign.locator(".c-in-progress")).to_have_text("1")
+    await expect(campaign.locator(".c-ready")).to_have_text("1")
     await screenshot(page, "status-talking")
 
     # Both attempts end up in "Latest attempts" with the stored result, agent and times.
@@ -157,9 +160,16 @@ async def test_a_campaign_run_is_pushed_live_to_the_open_page(
         await static.goto(str(dialer.make_url("/")))
         for table in ("campaigns", "live-calls", "attempts"):
             assert await table_text(static, table) == await table_text(page, table), table
-        for kpi in ("kpi-ringing", "kpi-waiting", "kpi-talking", "kpi-campaigns", "kpi-success"):
-            selector = f"#{kpi}"
-            assert await static.inner_text(selector) == await page.inner_text(selector), kpi
+        for element in (
+            "pbx-list",
+            "kpi-ringing",
+            "kpi-waiting",
+            "kpi-talking",
+            "kpi-campaigns",
+            "kpi-success",
+        ):
+            selector = f"#{element}"
+            assert await static.inner_text(selector) == await page.inner_text(selector), element
     finally:
         await context.close()
 

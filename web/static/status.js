@@ -15,6 +15,11 @@
     connected: "talking", talking: "talking",
   };
   const RANK = { ringing: 0, waiting: 1, talking: 2 };
+  // Same words as the template uses.
+  const PBX_STATE = {
+    ready: "Connected", connecting: "Connecting…", logged_in: "Starting…",
+    auth_failed: "Login refused", closed: "Closed",
+  };
   // Attempts already over: a late message about them must not bring their call back.
   const ended = new Set();
 
@@ -70,6 +75,8 @@
       row = document.createElement("tr");
       row.dataset.attempt = call.attempt_id;
       body.appendChild(row);
+      // A new call took a record from Ready (the snapshot's counts already show it).
+      if (!call.known) refreshCounts(call.campaign_id);
     }
     const changed = row.dataset.phase !== phase;
     row.dataset.phase = phase;
@@ -188,8 +195,8 @@
     empty("campaigns");
   }
 
-  // Campaign messages do not carry record counts yet; ask for them, at most one request
-  // per campaign at a time, so Ready/Handled follow the calls.
+  // Pushed messages do not carry record counts yet; ask for them when a call starts or
+  // ends or the campaign changes, at most one request per campaign at a time.
   const counting = new Map();
   function refreshCounts(id) {
     if (counting.has(id)) { counting.set(id, true); return; }
@@ -219,10 +226,13 @@
     li.replaceChildren();
     const b = document.createElement("b");
     b.textContent = p.name;
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = PBX_STATE[p.state] || text(p.state);
     const span = document.createElement("span");
     span.className = "detail";
     span.textContent = text(p.detail);
-    li.append(b, " ", span);
+    li.append(b, " ", state, " ", span);
   }
 
   // -- whole picture -----------------------------------------------------------
@@ -235,7 +245,7 @@
   function snapshot(s) {
     $("#live-calls tbody").replaceChildren();
     s.campaigns.forEach((c) => campaignRow(c, c.records));
-    s.live.forEach(liveRow);
+    s.live.forEach((call) => liveRow({ ...call, known: true }));
     updateLive();
     s.pbx.forEach(pbxState);
     // After a reconnect, attempts that ended while the page was away are in here.
