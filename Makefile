@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := debootstrap chromium docker-compose
 DEMO_PORT ?= 8080
 
-.PHONY: setup system-deps python-deps asterisk lint types pytest test demo bench clean
+.PHONY: setup system-deps python-deps asterisk lint types pytest test demo bench fixtures clean
 
 setup: system-deps python-deps asterisk
 
@@ -53,3 +53,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts var
+
+fixtures: setup
+	$(PY) -m pbx_dialer.testing.record_fixtures tests/fixtures/ami
