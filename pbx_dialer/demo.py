@@ -49,11 +49,17 @@ async def _new_wave(app: web.Application, wave: int, records: int, rng: random.R
     return campaign.id
 
 
-async def run_demo(port: int, agents: int, records: int, database: str) -> None:
+def _fresh_database(database: str) -> Path:
+    """Each demo starts from an empty database."""
     db_path = Path(database)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    return db_path
+
+
+async def run_demo(port: int, agents: int, records: int, database: str) -> None:
+    db_path = _fresh_database(database)
     print("starting Asterisk (the first run builds it; that takes about a minute)…", flush=True)
     async with AsteriskInstance() as asterisk:
         pbx = PbxSettings(
@@ -86,7 +92,9 @@ async def run_demo(port: int, agents: int, records: int, database: str) -> None:
         except OSError as exc:
             await runner.cleanup()
             await sim.close()
-            raise SystemExit(f"pbx-dialer demo: cannot listen on port {port}: {exc.strerror}")
+            raise SystemExit(
+                f"pbx-dialer demo: cannot listen on port {port}: {exc.strerror}"
+            ) from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
