@@ -173,6 +173,8 @@ class Pbx:
         try:
             channels = await self.client.send_list(actions.core_show_channels())
             present = {c.get("uniqueid") for c in channels}
+            for channel in channels:
+                self._emit_all(self.calls.refresh(channel))
             missing = self.calls.settle_missing(
                 present,
                 at=self._clock(),

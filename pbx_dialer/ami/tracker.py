@@ -131,6 +131,23 @@ class CallTracker:
             ended.append(call.end(result, at, cause))
         return ended
 
+    def refresh(self, channel: AmiEvent) -> list[CallEvent]:
+        """A CoreShowChannel entry read during a resync: catch up on an answer or a
+        bridge to an agent that happened while we were not listening."""
+        call = self._call_for(channel)
+        if call is None:
+            return []
+        events: list[CallEvent] = []
+        if channel.get("channelstate") == "6":
+            events.extend(self._answered(call, channel.at))
+        if channel.get("bridgeid") and call.connected_at is None and call.answered_at is not None:
+            call.connected_at = channel.at
+            call.agent = channel.get("connectedlinename") or "unknown (seen in resync)"
+            events.append(
+                CallConnected(call.attempt_id, call.queue or "", call.agent, "", channel.at)
+            )
+        return events
+
     def feed(self, event: AmiEvent) -> list[CallEvent]:
         handler = _HANDLERS.get(event.name)
         if handler is None:

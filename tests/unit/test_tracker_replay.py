@@ -158,3 +158,28 @@ def test_queue_tracker_follows_the_agent() -> None:
     assert queues.idle_agents("sales") == 1
     assert queues.logged_in("sales") == 1
     assert queues.waiting("sales") == {}
+
+
+def test_resync_catches_up_on_an_answer_and_a_bridge_it_missed() -> None:
+    """Connection lost right after the Originate; the resync's CoreShowChannels shows
+    the customer leg up and bridged: the call is taken as answered and connected."""
+    attempt, events = load("success")
+    tracker = CallTracker()
+    tracker.track(attempt["attempt_id"], attempt["channel_id"], attempt["placed_at"])
+    channel = AmiEvent(
+        name="CoreShowChannel",
+        at=attempt["placed_at"] + 5,
+        headers={
+            "uniqueid": attempt["channel_id"],
+            "channelstate": "6",
+            "bridgeid": "b-1",
+            "connectedlinename": "Agent 7001",
+        },
+    )
+    caught_up = tracker.refresh(channel)
+    assert [type(e) for e in caught_up] == [CallAnswered, CallConnected]
+    hangup = next(
+        e for e in events if e.name == "Hangup" and e.get("uniqueid") == attempt["channel_id"]
+    )
+    end = ended(tracker.feed(hangup))
+    assert end.result is TechResult.SUCCESS and end.agent == "Agent 7001"
