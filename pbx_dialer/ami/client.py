@@ -64,25 +64,23 @@ StateHandler = Callable[[ConnectionState, str], None]
 class _Manager(Manager):  # type: ignore[misc]
     """panoramisk's Manager with its reconnect, resend and login paths rerouted to us."""
 
+    pinger: asyncio.TimerHandle | None  # set by panoramisk
+
     def __init__(self, client: AmiClient, **config: Any) -> None:
         self._client = client
+        self._connect_task: asyncio.Task[Any] | None = None
+        self._retry: asyncio.TimerHandle | None = None
         super().__init__(**config)
-
-    # panoramisk reads `reconnect_timeout` each time it schedules a reconnect.
-    @property
-    def reconnect_timeout(self) -> float:
-        return self._client._next_backoff()
-
-    @reconnect_timeout.setter
-    def reconnect_timeout(self, _value: float) -> None:
-        pass
 
     def connect(
         self, run_forever: bool = False, on_startup: Any = None, on_shutdown: Any = None
     ) -> Any:
+        self._retry = None
         if self._client._closed:
             return None
-        self._client._set_state(ConnectionState.CONNECTING, self._client.last_error)
+        # AUTH_FAILED stays while retrying: it is the reason we are not connected.
+        if self._client.state is not ConnectionState.AUTH_FAILED:
+            self._client._set_state(ConnectionState.CONNECTING, self._client.last_error)
         coro = asyncio.wait_for(
             self.loop.create_connection(
                 self.config["protocol_factory"],
@@ -94,9 +92,11 @@ class _Manager(Manager):  # type: ignore[misc]
         )
         task = self.loop.create_task(coro)
         task.add_done_callback(self.connection_made)
+        self._connect_task = task
         return task
 
     def connection_made(self, f: asyncio.Future[Any]) -> None:
+        self._connect_task = None
         if self._client._closed:
             if not f.cancelled() and f.exception() is None:
                 f.result()[0].close()
@@ -104,11 +104,26 @@ class _Manager(Manager):  # type: ignore[misc]
         if f.cancelled():
             return
         exc = f.exception()
-        if isinstance(exc, OSError):
+        if exc is not None:
             self._client._connect_failed(exc)
+            self._schedule_reconnect()
+            return
         super().connection_made(f)
 
+    def _schedule_reconnect(self) -> None:
+        # panoramisk reads its reconnect_timeout twice per loss (log and timer); we take
+        # exactly one backoff step per attempt, and keep the handle so close() can cancel.
+        if self._client._closed:
+            return
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = self.loop.call_later(self._client._next_backoff(), self.connect)
+
     def login(self, future: asyncio.Future[Any]) -> bool:
+        if future.cancelled() or future.exception() is not None:
+            # The connection dropped before Asterisk answered; connection_lost retries.
+            self.authenticated_future = None
+            return False
         authenticated = bool(super().login(future))
         if authenticated:
             self._client._logged_in()
@@ -125,8 +140,22 @@ class _Manager(Manager):  # type: ignore[misc]
         self._client._fully_booted()
 
     def connection_lost(self, exc: Any) -> None:
-        super().connection_lost(exc)
+        # Replaces panoramisk's: same bookkeeping, but our backoff and no resend queue.
+        self._connected = False
+        if self.pinger is not None:
+            self.pinger.cancel()
+            self.pinger = None
         self._client._lost(exc)
+        self._schedule_reconnect()
+
+    def close(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            self._connect_task = None
+        super().close()
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -155,6 +184,7 @@ class AmiClient:
         self.connected_since: float | None = None
         self.reconnects = 0
         self._closed = False
+        self._drop_reason = ""  # why we aborted the connection ourselves, if we did
         self._backoff = settings.reconnect_min
         self._manager: _Manager | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -279,14 +309,14 @@ class AmiClient:
         self._backoff = min(self._backoff * 2, self.settings.reconnect_max)
         return delay
 
-    def _connect_failed(self, exc: OSError) -> None:
-        reason = exc.strerror or str(exc) or type(exc).__name__
+    def _connect_failed(self, exc: BaseException) -> None:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError):
             reason = f"no answer within {self.settings.connect_timeout:g}s"
         self.last_error = f"cannot connect: {reason}"
-        log.warning("%s", self.describe())
         self._first_outcome.set()
         self._set_state(ConnectionState.CONNECTING, self.last_error)
+        log.warning("%s", self.describe())
 
     def _logged_in(self) -> None:
         self._backoff = self.settings.reconnect_min
@@ -295,9 +325,9 @@ class AmiClient:
 
     def _auth_failed(self, message: str) -> None:
         self.last_error = message
-        log.error("%s", self.describe())
         self._first_outcome.set()
         self._set_state(ConnectionState.AUTH_FAILED, message)
+        log.error("%s", self.describe())
 
     def _fully_booted(self) -> None:
         if self.state is ConnectionState.LOGGED_IN:
@@ -310,10 +340,11 @@ class AmiClient:
 
     def _lost(self, exc: Any) -> None:
         self._fail_pending()
+        reason, self._drop_reason = self._drop_reason, ""
         if self._closed:
             return
         if self.state is not ConnectionState.AUTH_FAILED:
-            self.last_error = "connection lost"
+            self.last_error = reason or "connection lost"
             log.warning("%s", self.describe())
             self._set_state(ConnectionState.CONNECTING, self.last_error)
 
@@ -345,8 +376,8 @@ class AmiClient:
             try:
                 await self.send(actions.ping(), timeout=self.settings.ping_timeout)
             except AmiTimeout:
-                self.last_error = f"no Ping reply within {self.settings.ping_timeout:g}s"
-                log.warning("%s: dropping the connection", self.describe())
+                self._drop_reason = f"no Ping reply within {self.settings.ping_timeout:g}s"
+                # _lost() logs the drop with this reason.
                 manager = self._manager
                 if manager is not None and manager.protocol is not None:
                     manager.protocol.transport.abort()
