@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from aiohttp import web
 
@@ -32,17 +32,32 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # panoramisk logs every hiccup with a traceback; our client reports them in one line.
+    # Its protocol logs under its own name until our client hands it our logger.
     logging.getLogger("pbx_dialer.ami.panoramisk").setLevel(logging.CRITICAL)
+    logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
+
+
+@contextlib.contextmanager
+def _quiet_ami_client() -> Iterator[None]:
+    """The first contact is reported by check/serve themselves, in one line each."""
+    logger = logging.getLogger("pbx_dialer.ami.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 async def _first_contact(settings: Settings, wait: float) -> dict[str, AmiClient]:
     """Connect to every PBX once. A refused login is fatal (it is a configuration
     mistake); an unreachable Asterisk is reported and retried by the server."""
     clients = {pbx.name: AmiClient(pbx, on_event=lambda _e: None) for pbx in settings.pbx}
-    for client in clients.values():
-        await client.start()
-    for client in clients.values():
-        await client.wait_first_outcome(wait)
+    with _quiet_ami_client():
+        for client in clients.values():
+            await client.start()
+        for client in clients.values():
+            await client.wait_first_outcome(wait)
     return clients
 
 
@@ -52,22 +67,37 @@ async def check(settings: Settings, wait: float) -> int:
     for client in clients.values():
         ok = client.state is ConnectionState.READY
         failed |= not ok
-        print(("ok: " if ok else "error: ") + f"[{client.settings.name}] {client.describe()}")
-        await client.close()
+        if ok:
+            print(f"ok: [{client.settings.name}] {client.describe()}")
+        else:
+            print(f"error: [{client.settings.name}] {_outcome(client)}", file=sys.stderr)
+        with _quiet_ami_client():
+            await client.close()
     return 1 if failed else 0
+
+
+def _outcome(client: AmiClient) -> str:
+    """describe() without "retrying": check and serve stop this client right away."""
+    text = client.describe()
+    return text.removesuffix("; retrying")
 
 
 async def serve(settings: Settings) -> None:
     from pbx_dialer.http.app import create_app
 
     clients = await _first_contact(settings, settings.pbx[0].connect_timeout + 1)
+    refused = ""
     for client in clients.values():
-        state = client.state
-        await client.close()
+        # Described before close(): once closed it no longer knows why it failed.
+        state, outcome = client.state, _outcome(client)
+        with _quiet_ami_client():
+            await client.close()
         if state is ConnectionState.AUTH_FAILED:
-            raise Fatal(f"[{client.settings.name}] {client.describe()}")
-        if state is not ConnectionState.READY:
-            log.warning("[%s] %s; starting anyway", client.settings.name, client.describe())
+            refused = refused or f"[{client.settings.name}] {outcome}"
+        elif state is not ConnectionState.READY:
+            log.warning("[%s] %s; starting anyway", client.settings.name, outcome)
+    if refused:
+        raise Fatal(refused)
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
