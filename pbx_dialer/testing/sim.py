@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Coroutine
+from typing import Any
 
 from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import AmiClient, AmiError
@@ -43,11 +45,15 @@ class Simulator:
     async def close(self) -> None:
         await self.client.close()
 
-    async def wait_event(self, name: str, timeout: float = 10.0, **fields: str) -> AmiEvent:
-        """Wait for an event (seen from now on) whose fields match, case-insensitive keys."""
+    def wait_event(
+        self, name: str, timeout: float = 10.0, **fields: str
+    ) -> Coroutine[Any, Any, AmiEvent]:
+        """Expect an event whose fields match (case-insensitive keys). The expectation
+        starts now, when called, so that an event arriving before the caller awaits the
+        result is not missed."""
         future: asyncio.Future[AmiEvent] = asyncio.get_running_loop().create_future()
         self._waiters.append((name, {k.lower(): v for k, v in fields.items()}, future))
-        return await asyncio.wait_for(future, timeout)
+        return asyncio.wait_for(future, timeout)
 
     async def _ok(self, action: actions.Action) -> None:
         response = await self.client.send(action)

@@ -80,18 +80,20 @@ async def test_asterisk_restart_with_calls_up_dials_nothing_twice(
 async def test_campaign_call_with_higher_priority_goes_before_earlier_inbound_caller(
     sim: Simulator, dialer: Client
 ) -> None:
-    """One agent. While the campaign's call rings, the agent pauses and an inbound
+    """One agent. While the campaign's call rings (4 s), the agent pauses and an inbound
     caller (priority 0) joins the queue. The campaign call (priority 10) joins later;
     when the agent comes back, it is the campaign call that reaches the agent first."""
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, queue_priority=10, max_lines=1)
-    await add_records(dialer, campaign_id, ["5550601"])
+    await add_records(dialer, campaign_id, ["5550801"])
     dialing = sim.wait_event("Newchannel", timeout=15)
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     campaign_channel = (await dialing).get("uniqueid")
     assert campaign_channel.startswith("pbxd-")
 
+    paused = sim.wait_event("QueueMemberPause", timeout=10, paused="1")
     await sim.pause_agent("sales", 7001, True)
+    await paused
     inbound_joined = sim.wait_event("QueueCallerJoin", timeout=10, queue="sales")
     inbound_channel = await sim.inbound_caller("sales", priority=0)
     joined = await inbound_joined
@@ -110,7 +112,7 @@ async def test_campaign_call_with_higher_priority_goes_before_earlier_inbound_ca
 
     async def stored_connected() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return found["5550601"]["state"] == "connected"
+        return found["5550801"]["state"] == "connected"
 
     await eventually(stored_connected, timeout=5)
-    assert (await attempts_of(dialer, campaign_id))["5550601"]["agent"] == "Agent 7001"
+    assert (await attempts_of(dialer, campaign_id))["5550801"]["agent"] == "Agent 7001"
