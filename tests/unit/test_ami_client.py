@@ -6,7 +6,6 @@ whole of panoramisk's protocol code runs as it does against Asterisk."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import socket
@@ -449,6 +448,6 @@ async def test_close_while_retrying_stops_retrying() -> None:
         assert server.connections == 0
     finally:
         await server.close()
-    with contextlib.suppress(AmiNotConnected):
+    with pytest.raises(AmiNotConnected):
         await client.wait_ready(0.01)
     assert client.state is ConnectionState.CLOSED
