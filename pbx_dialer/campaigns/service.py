@@ -44,7 +44,7 @@ class CampaignService:
 
     async def create(self, settings: CampaignSettings) -> Campaign:
         campaign = await campaign_rows.create(self.db, settings, self.clock())
-        self._published(campaign)
+        await self.publish(campaign.id)
         return campaign
 
     async def edit(self, campaign_id: int, settings: CampaignSettings) -> Campaign:
@@ -52,7 +52,7 @@ class CampaignService:
         await self.get(campaign_id)
         await campaign_rows.update_settings(self.db, campaign_id, settings, self.clock())
         campaign = await self.get(campaign_id)
-        self._published(campaign)
+        await self.publish(campaign_id)
         self.on_change()
         return campaign
 
@@ -81,12 +81,13 @@ class CampaignService:
             next_status(current.status, control)
             raise TransitionRefused(f"campaign {campaign_id} changed meanwhile; try again")
         campaign = await self.get(campaign_id)
-        self._published(campaign)
+        await self.publish(campaign_id)
         self.on_change()
         return campaign
 
-    def _published(self, campaign: Campaign) -> None:
-        self.notifier.publish("campaign", {"campaign": campaign.to_json()})
+    async def publish(self, campaign_id: int) -> None:
+        """Tell live pages the campaign as it is now, with its record counts."""
+        self.notifier.publish("campaign", {"campaign": await self.summary(campaign_id)})
 
     async def summary(self, campaign_id: int) -> dict[str, object]:
         campaign = await self.get(campaign_id)

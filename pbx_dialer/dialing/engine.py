@@ -47,6 +47,23 @@ class LiveCall:
     phase: str  # ringing, waiting (answered, in queue), talking
     placed_at: float
     agent: str | None = None
+    phase_since: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "attempt_id": self.attempt_id,
+            "campaign_id": self.campaign_id,
+            "phone": self.phone,
+            "phase": self.phase,
+            "agent": self.agent,
+            "pbx": self.pbx,
+            "placed_at": self.placed_at,
+            "phase_since": self.phase_since or self.placed_at,
+        }
+
+
+# How often live pages get fresh record counts of campaigns whose records moved.
+COUNTS_INTERVAL_S = 0.5
 
 
 class Dialer:
@@ -74,6 +91,7 @@ class Dialer:
         self.dials = 0
         self._queue_of: dict[int, tuple[str, str]] = {}
         self._hold_until: dict[str, float] = {}
+        self._counts_due: set[int] = set()
         self.refusal_hold_s = 2.0
 
     @property
@@ -85,7 +103,11 @@ class Dialer:
     async def start(self) -> None:
         await self._adopt_unfinished()
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._dial_loop()), loop.create_task(self._event_loop())]
+        self._tasks = [
+            loop.create_task(self._dial_loop()),
+            loop.create_task(self._event_loop()),
+            loop.create_task(self._counts_loop()),
+        ]
 
     async def close(self) -> None:
         for task in [*self._tasks, *self._placing]:
@@ -113,9 +135,10 @@ class Dialer:
     def on_pbx_event(self, pbx: Pbx, event: PbxEvent) -> None:
         call = self.live.get(getattr(event, "attempt_id", -1))
         if isinstance(event, CallAnswered | CallQueued) and call is not None:
-            call.phase = "waiting"
+            if call.phase == "ringing":
+                call.phase, call.phase_since = "waiting", event.at
         elif isinstance(event, CallConnected) and call is not None:
-            call.phase = "talking"
+            call.phase, call.phase_since = "talking", event.at
             call.agent = event.agent
         elif isinstance(event, CallEnded):
             self.live.pop(event.attempt_id, None)
@@ -154,15 +177,15 @@ class Dialer:
             return
         if isinstance(event, CallAnswered):
             await attempt_rows.mark(self.db, event.attempt_id, "answered", answered_at=event.at)
-            self._publish_call(event.attempt_id, "answered")
+            self._publish_call(event.attempt_id)
         elif isinstance(event, CallQueued):
             await attempt_rows.mark(self.db, event.attempt_id, "queued", queue=event.queue)
-            self._publish_call(event.attempt_id, "queued")
+            self._publish_call(event.attempt_id)
         elif isinstance(event, CallConnected):
             await attempt_rows.mark(
                 self.db, event.attempt_id, "connected", connected_at=event.at, agent=event.agent
             )
-            self._publish_call(event.attempt_id, "connected", agent=event.agent)
+            self._publish_call(event.attempt_id)
         elif isinstance(event, CallEnded):
             stored = await attempt_rows.finish(self.db, event)
             if stored is None:
@@ -186,23 +209,25 @@ class Dialer:
                     "at": event.at,
                 },
             )
+            self._counts_due.add(campaign_id)
             self.wake()
 
-    def _publish_call(self, attempt_id: int, phase: str, agent: str | None = None) -> None:
+    def _publish_call(self, attempt_id: int) -> None:
         call = self.live.get(attempt_id)
-        if call is None:
-            return
-        self.notifier.publish(
-            "call",
-            {
-                "attempt_id": attempt_id,
-                "campaign_id": call.campaign_id,
-                "phone": call.phone,
-                "phase": phase,
-                "agent": agent,
-                "pbx": call.pbx,
-            },
-        )
+        if call is not None:
+            self.notifier.publish("call", call.to_json())
+
+    async def _counts_loop(self) -> None:
+        """Record counts for live pages, at most every COUNTS_INTERVAL_S per campaign:
+        one query per campaign however many calls moved meanwhile."""
+        while True:
+            await asyncio.sleep(COUNTS_INTERVAL_S)
+            due, self._counts_due = self._counts_due, set()
+            for campaign_id in sorted(due):
+                try:
+                    await self.campaigns.publish(campaign_id)
+                except Exception:
+                    log.exception("could not publish counts of campaign %s", campaign_id)
 
     # -- placing calls -----------------------------------------------------------
 
@@ -265,10 +290,15 @@ class Dialer:
         wanted = policy.calls_to_place(self.snapshot(campaign, pbx))
         if wanted <= 0:
             return
-        for attempt in await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now):
+        taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now)
+        if taken:
+            self._counts_due.add(campaign.id)
+        for attempt in taken:
             self.live[attempt.id] = LiveCall(
                 attempt.id, campaign.id, pbx.name, attempt.phone, "ringing", now
             )
+            # Published before the Originate, so no later phase can overtake it.
+            self._publish_call(attempt.id)
             policy.on_dialed(now)
             task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
             self._placing.add(task)
@@ -298,12 +328,13 @@ class Dialer:
             # this PBX gets a moment before the next try, so a refusal cannot spin.
             self.live.pop(attempt.id, None)
             await attempt_rows.forget_unsent(self.db, attempt)
+            self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
+            self._counts_due.add(campaign.id)
             self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
             log.warning("%s", exc)
             self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
             return
         self.dials += 1
-        self._publish_call(attempt.id, "ringing")
 
     async def _complete(self, campaign: Campaign) -> None:
         # A supervisor may have paused or stopped it meanwhile; then it stays so.

@@ -29,17 +29,7 @@ async def _status(app: web.Application) -> dict[str, Any]:
             for p in app[keys.pbxs_key].values()
         ],
         "campaigns": campaigns,
-        "live": [
-            {
-                "attempt_id": c.attempt_id,
-                "campaign_id": c.campaign_id,
-                "phone": c.phone,
-                "phase": c.phase,
-                "agent": c.agent,
-                "pbx": c.pbx,
-            }
-            for c in sorted(dialer.live.values(), key=lambda c: c.attempt_id)
-        ],
+        "live": [c.to_json() for c in sorted(dialer.live.values(), key=lambda c: c.attempt_id)],
         "attempts": await attempt_rows.recent(db, 50),
     }
 

@@ -76,7 +76,6 @@
       row.dataset.attempt = call.attempt_id;
       body.appendChild(row);
       // A new call took a record from Ready (the snapshot's counts already show it).
-      if (!call.known) refreshCounts(call.campaign_id);
     }
     const changed = row.dataset.phase !== phase;
     row.dataset.phase = phase;
@@ -122,6 +121,14 @@
     return row;
   }
 
+  // An attempt the PBX would not place: no call, nothing to list among the attempts.
+  function callCancelled(m) {
+    ended.add(Number(m.attempt_id));
+    const live = $(`#live-calls tbody tr[data-attempt="${esc(m.attempt_id)}"]`);
+    if (live) live.remove();
+    updateLive();
+  }
+
   function attemptEnded(a) {
     ended.add(Number(a.attempt_id));
     const live = $(`#live-calls tbody tr[data-attempt="${esc(a.attempt_id)}"]`);
@@ -135,7 +142,6 @@
     body.prepend(row);
     while (body.children.length > MAX_ATTEMPTS) body.lastElementChild.remove();
     updateAttempts();
-    refreshCounts(a.campaign_id);
   }
 
   function updateAttempts() {
@@ -193,23 +199,6 @@
     const active = document.querySelectorAll('#campaigns tbody tr[data-status="active"]').length;
     $("#kpi-campaigns").textContent = active;
     empty("campaigns");
-  }
-
-  // Pushed messages do not carry record counts yet; ask for them when a call starts or
-  // ends or the campaign changes, at most one request per campaign at a time.
-  const counting = new Map();
-  function refreshCounts(id) {
-    if (counting.has(id)) { counting.set(id, true); return; }
-    counting.set(id, false);
-    fetch(`/api/campaigns/${encodeURIComponent(id)}`, { headers: { Accept: "application/json" } })
-      .then((res) => (res.ok ? res.json() : null))
-      .then((c) => { if (c && c.records) campaignRow(c, c.records); })
-      .catch(() => {})
-      .finally(() => {
-        const again = counting.get(id);
-        counting.delete(id);
-        if (again) refreshCounts(id);
-      });
   }
 
   // -- Asterisk servers ----------------------------------------------------------
@@ -276,7 +265,8 @@
       if (m.type === "snapshot") snapshot(m);
       else if (m.type === "call") liveRow(m);
       else if (m.type === "attempt_ended") attemptEnded(m);
-      else if (m.type === "campaign") { campaignRow(m.campaign); refreshCounts(m.campaign.id); }
+      else if (m.type === "call_cancelled") callCancelled(m);
+      else if (m.type === "campaign") campaignRow(m.campaign, m.campaign.records);
       else if (m.type === "pbx") pbxState(m);
       document.body.dataset.lastMessage = m.type;
     };
