@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := debootstrap chromium docker-compose
 DEMO_PORT ?= 8080
 
-.PHONY: setup system-deps python-deps asterisk lint types pytest test demo bench fixtures clean
+.PHONY: setup system-deps python-deps asterisk lint types pytest test demo fixtures clean
 
 setup: system-deps python-deps asterisk
 
@@ -47,9 +47,6 @@ test: setup lint types pytest
 
 demo: setup
 	$(PY) -m pbx_dialer demo --port $(DEMO_PORT)
-
-bench: setup
-	$(PY) bench/pacing.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts var

@@ -112,7 +112,7 @@ async def test_campaign_call_with_higher_priority_goes_before_earlier_inbound_ca
 
     async def stored_connected() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return found["5550801"]["state"] == "connected"
+        return bool(found["5550801"]["state"] == "connected")
 
     await eventually(stored_connected, timeout=5)
     assert (await attempts_of(dialer, campaign_id))["5550801"]["agent"] == "Agent 7001"
