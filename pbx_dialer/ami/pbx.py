@@ -182,13 +182,12 @@ class Pbx:
                 placed_before=started,
             )
             self._emit_all(missing)
+            token = self.queues.begin_resync()
             statuses = await self.client.send_list(actions.queue_status())
         except AmiError as exc:
             log.warning("%s: resync failed: %s", self.name, exc)
             return
-        self.queues.reset()
-        for event in statuses:
-            self._emit_all(self.queues.feed(event))
+        self._emit_all(self.queues.finish_resync(token, statuses))
         self.resyncs += 1
         self._deadlines = {
             cid: when for cid, when in self._deadlines.items() if self.calls.is_tracking(cid)

@@ -258,11 +258,44 @@ class QueueTracker:
     def __init__(self) -> None:
         self._members: dict[tuple[str, str], AgentState] = {}
         self._waiting: dict[str, dict[str, float]] = {}
+        # Every change is numbered, so a resync can tell what changed while it ran.
+        self._seq = 0
+        self._member_seq: dict[tuple[str, str], int] = {}
+        self._caller_seq: dict[tuple[str, str], int] = {}
 
-    def reset(self) -> None:
-        """Before a full QueueStatus resync."""
-        self._members.clear()
-        self._waiting.clear()
+    def begin_resync(self) -> int:
+        """Call before asking QueueStatus; pass the result to `finish_resync`."""
+        return self._seq
+
+    def finish_resync(self, token: int, status: list[AmiEvent]) -> list[PbxEvent]:
+        """Replace what we knew by a QueueStatus answer, except what live events changed
+        after the question was asked (they are newer than the answer may be)."""
+        fresh = {k for k, seq in self._member_seq.items() if seq > token} | {
+            k for k, seq in self._caller_seq.items() if seq > token
+        }
+        out: list[PbxEvent] = []
+        seen_members: set[tuple[str, str]] = set()
+        seen_callers: set[tuple[str, str]] = set()
+        for event in status:
+            if event.name == "QueueMember":
+                key = (event.get("queue"), event.get("interface") or event.get("location"))
+                seen_members.add(key)
+                if key not in fresh:
+                    out.extend(self._member(event))
+            elif event.name == "QueueEntry":
+                key = (event.get("queue"), event.get("uniqueid"))
+                seen_callers.add(key)
+                if key not in fresh:
+                    self.feed(event)
+        for key in list(self._members):
+            if key not in seen_members and key not in fresh:
+                del self._members[key]
+                out.append(AgentLeft(*key))
+        for queue, callers in self._waiting.items():
+            for uniqueid in list(callers):
+                if (queue, uniqueid) not in seen_callers and (queue, uniqueid) not in fresh:
+                    del callers[uniqueid]
+        return out
 
     def members(self, queue: str) -> list[AgentState]:
         return [m for (q, _), m in sorted(self._members.items()) if q == queue]
@@ -283,19 +316,28 @@ class QueueTracker:
             return self._member(event)
         if name == "QueueMemberRemoved":
             key = (event.get("queue"), event.get("interface") or event.get("location"))
+            self._seq += 1
+            self._member_seq[key] = self._seq
             if self._members.pop(key, None) is not None:
                 return [AgentLeft(*key)]
             return []
-        if name in ("QueueCallerJoin", "QueueEntry"):
-            joined = event.at - _int(event.get("wait"), 0) if name == "QueueEntry" else event.at
-            self._waiting.setdefault(event.get("queue"), {})[event.get("uniqueid")] = joined
-        elif name == "QueueCallerLeave":
-            self._waiting.get(event.get("queue"), {}).pop(event.get("uniqueid"), None)
+        if name in ("QueueCallerJoin", "QueueEntry", "QueueCallerLeave"):
+            queue, uniqueid = event.get("queue"), event.get("uniqueid")
+            self._seq += 1
+            self._caller_seq[(queue, uniqueid)] = self._seq
+            if name == "QueueCallerLeave":
+                self._waiting.get(queue, {}).pop(uniqueid, None)
+                self._caller_seq.pop((queue, uniqueid), None)
+            else:
+                waited = _int(event.get("wait"), 0) if name == "QueueEntry" else 0
+                self._waiting.setdefault(queue, {})[uniqueid] = event.at - waited
         return []
 
     def _member(self, event: AmiEvent) -> list[PbxEvent]:
         queue = event.get("queue")
         interface = event.get("interface") or event.get("location")
+        self._seq += 1
+        self._member_seq[(queue, interface)] = self._seq
         old = self._members.get((queue, interface))
         state = AgentState(
             queue=queue,

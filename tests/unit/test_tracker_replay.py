@@ -183,3 +183,24 @@ def test_resync_catches_up_on_an_answer_and_a_bridge_it_missed() -> None:
     )
     end = ended(tracker.feed(hangup))
     assert end.result is TechResult.SUCCESS and end.agent == "Agent 7001"
+
+
+def _member_event(name: str, at: float, **headers: str) -> AmiEvent:
+    return AmiEvent(name=name, at=at, headers={k.lower(): v for k, v in headers.items()})
+
+
+def test_queue_resync_keeps_what_changed_while_it_ran() -> None:
+    """An agent logs in between the QueueStatus question and the moment its answer is
+    applied: the answer (which does not list the agent) must not wipe it out, while an
+    agent that left before the question is forgotten."""
+    queues = QueueTracker()
+    queues.feed(
+        _member_event("QueueMemberAdded", 1.0, queue="sales", interface="Local/7009@a", status="1")
+    )
+    token = queues.begin_resync()
+    queues.feed(
+        _member_event("QueueMemberAdded", 2.0, queue="sales", interface="Local/7001@a", status="1")
+    )
+    changes = queues.finish_resync(token, [])
+    assert [m.interface for m in queues.members("sales")] == ["Local/7001@a"]
+    assert [type(c).__name__ for c in changes] == ["AgentLeft"]
