@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -100,3 +101,25 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
         await asyncio.sleep(interval)
+
+
+@pytest_asyncio.fixture
+async def api(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The dialer served on loopback with no Asterisk behind it (its AMI link keeps
+    retrying a closed port): for API tests that place no call."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings = Settings(
+        database=DatabaseSettings(path=str(tmp_path / "api.sqlite3")),
+        pbx=(
+            PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5, reconnect_max=5.0),
+        ),
+        dialer=DialerSettings(tick_seconds=0.2),
+    )
+    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pbx_dialer.http import campaigns, status
+from pbx_dialer.http import campaigns, records, status
 
 
 def setup_routes(app: web.Application, static_dir: Path) -> None:
@@ -18,8 +18,8 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/campaigns", campaigns.create_campaign)
     app.router.add_get("/api/campaigns/{id:\\d+}", campaigns.get_campaign)
     app.router.add_patch("/api/campaigns/{id:\\d+}", campaigns.edit_campaign)
-    app.router.add_post("/api/campaigns/{id:\\d+}/records", campaigns.add_records)
-    app.router.add_get("/api/campaigns/{id:\\d+}/records", campaigns.list_records)
+    app.router.add_post("/api/campaigns/{id:\\d+}/records", records.add_records)
+    app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
     app.router.add_post("/api/campaigns/{id:\\d+}/{control:play|pause|stop}", campaigns.control)
     app.router.add_static("/static", static_dir, name="static")

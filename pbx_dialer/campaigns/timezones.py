@@ -1,0 +1,68 @@
+"""Which time zone a record's customer lives in: the consumer calling hours apply there.
+
+From an explicit column if the file has one, else from the phone number (its country,
+and its area code where that settles a single zone), else nothing: the caller then
+uses the configured safe fallback window. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as number_zones
+
+# Two sample instants half a year apart: zones that agree on both (and on the DST
+# switch days of either hemisphere) keep the same clock for calling-hours purposes.
+_SAMPLES = [
+    datetime(2026, month, day, 12, tzinfo=UTC)
+    for month, day in ((1, 15), (3, 20), (4, 15), (7, 15), (10, 15), (11, 10))
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneGuess:
+    zone: str | None  # an IANA zone name, or None: use the fallback window
+    source: str  # "column", "phone" or "fallback"
+
+
+@lru_cache(maxsize=1024)
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=64)
+def _same_clock(zones: tuple[str, ...]) -> bool:
+    infos = [ZoneInfo(z) for z in zones]
+    return all(len({t.astimezone(i).utcoffset() for i in infos}) == 1 for t in _SAMPLES)
+
+
+@lru_cache(maxsize=200_000)
+def zone_for_number(e164: str) -> str | None:
+    """The single time zone of a number's area, or None when it spans several clocks."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    zones = tuple(z for z in number_zones.time_zones_for_number(number) if valid_zone(z))
+    if not zones:
+        return None
+    if len(zones) == 1 or _same_clock(zones):
+        return zones[-1] if "Europe/London" not in zones else "Europe/London"
+    return None
+
+
+def resolve_zone(explicit: str | None, e164: str) -> ZoneGuess:
+    if explicit and valid_zone(explicit.strip()):
+        return ZoneGuess(explicit.strip(), "column")
+    zone = zone_for_number(e164)
+    if zone is not None:
+        return ZoneGuess(zone, "phone")
+    return ZoneGuess(None, "fallback")
