@@ -59,6 +59,18 @@ def zone_for_number(e164: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def candidate_zones(e164: str) -> tuple[str, ...]:
+    """Every zone the number's area could be in (all NANP zones for a +1 800 number),
+    sorted; empty when the number tells nothing. The consumer-hours fallback for a record
+    of unknown zone requires its hours to be open in all of them."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(sorted(z for z in number_zones.time_zones_for_number(number) if valid_zone(z)))
+
+
 def resolve_zone(explicit: str | None, e164: str) -> ZoneGuess:
     if explicit and valid_zone(explicit.strip()):
         return ZoneGuess(explicit.strip(), "column")
