@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "PBX_DIALER_"
 
@@ -57,6 +58,21 @@ class PbxSettings:
 class DialerSettings:
     # How often the dial loop looks at campaigns when nothing wakes it earlier.
     tick_seconds: float = 0.5
+    # The call centre's zone for schedules of campaigns without a call-centre hour code.
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where reminder emails go out. No host: reminders are logged, not sent."""
+
+    host: str = ""
+    port: int = 25
+    from_addr: str = "pbx-dialer@localhost"
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     pbx: tuple[PbxSettings, ...] = (PbxSettings(),)
     dialer: DialerSettings = field(default_factory=DialerSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     def pbx_named(self, name: str) -> PbxSettings:
         for pbx in self.pbx:
@@ -157,11 +174,12 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
     "dialer": DialerSettings,
+    "smtp": SmtpSettings,
 }
 
 
 def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
-    unknown = sorted(set(raw) - {"server", "database", "pbx", "dialer"})
+    unknown = sorted(set(raw) - {"server", "database", "pbx", "dialer", "smtp"})
     if unknown:
         raise ConfigError(f"{where}: unknown section [{unknown[0]}]")
     parts: dict[str, Any] = {}
@@ -203,8 +221,18 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
         raise ConfigError(f"{where} [server].port: {server.port} is not a TCP port")
     if not parts["dialer"].tick_seconds > 0:
         raise ConfigError(f"{where} [dialer].tick_seconds: must be > 0")
+    try:
+        ZoneInfo(parts["dialer"].timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where} [dialer].timezone: {parts['dialer'].timezone!r} is not a time zone"
+        ) from None
     return Settings(
-        server=server, database=parts["database"], pbx=tuple(pbxs), dialer=parts["dialer"]
+        server=server,
+        database=parts["database"],
+        pbx=tuple(pbxs),
+        dialer=parts["dialer"],
+        smtp=parts["smtp"],
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any
 
 
@@ -60,46 +61,106 @@ def next_status(current: CampaignStatus, control: Control) -> CampaignStatus:
     return target
 
 
-DIAL_MODES = ("progressive",)
+# Every dial mode a campaign may be set to. The engine places calls for those in
+# DIALER_READY_MODES; a campaign set to another one cannot start yet.
+DIAL_MODES = ("preview", "progressive", "power", "predictive", "agentless")
+DIALER_READY_MODES = ("progressive",)
+RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED")
+OUTCOMES = ("final", "retry", "callback", "dnc")
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CALLER_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{0,80}$")
+_CODE_RE = re.compile(r"^[A-Z0-9_]{1,32}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_REGION_RE = re.compile(r"^[A-Z]{2}$")
+
+
+def default_classifications() -> tuple[dict[str, Any], ...]:
+    return (
+        {"code": "CONTACTED", "label": "Contacted", "outcome": "final"},
+        {"code": "SALE", "label": "Sale", "outcome": "final"},
+        {"code": "NOT_INTERESTED", "label": "Not interested", "outcome": "final"},
+        {"code": "CALLBACK", "label": "Call back", "outcome": "callback"},
+        {"code": "RETRY", "label": "Try again later", "outcome": "retry", "retry_delay_s": 3600},
+        {"code": "WRONG_NUMBER", "label": "Wrong number", "outcome": "final"},
+        {"code": "DNC", "label": "Do not call", "outcome": "dnc"},
+    )
+
+
+def default_result_classifications() -> dict[str, str]:
+    return {
+        "SUCCESS": "CONTACTED",
+        "BUSY": "RETRY",
+        "NOANSWER": "RETRY",
+        "CONGESTION": "RETRY",
+        "FAILED": "RETRY",
+        "ABANDONED": "RETRY",
+    }
+
+
+def default_retry_rules() -> dict[str, dict[str, int]]:
+    # A busy line is tried again soon; an unanswered one later in the day.
+    return {
+        "BUSY": {"delay_s": 600, "max_attempts": 3},
+        "NOANSWER": {"delay_s": 1800, "max_attempts": 3},
+        "CONGESTION": {"delay_s": 300, "max_attempts": 3},
+        "FAILED": {"delay_s": 3600, "max_attempts": 2},
+        "ABANDONED": {"delay_s": 900, "max_attempts": 3},
+    }
 
 
 @dataclass(frozen=True)
 class CampaignSettings:
-    """Settings a supervisor edits; validated as a whole."""
+    """A reusable set of dialing settings; validated as a whole."""
 
     name: str
+    description: str = ""
     queue: str = ""
     queue_priority: int = 0
     dial_mode: str = "progressive"
-    max_lines: int = 1
+    max_lines: int = 1  # throttle: concurrent lines
+    dispatch_per_min: int = 0  # new calls per minute; 0 = no limit
+    max_abandon_pct: float = 3.0
     ring_timeout_s: int = 30
     queue_timeout_s: int = 30
     caller_id: str = ""
+    recording: bool = False
+    agent_notes: str = ""
+    max_attempts: int = 3
+    retry_rules: dict[str, dict[str, int]] = field(default_factory=default_retry_rules)
+    classifications: tuple[dict[str, Any], ...] = field(default_factory=default_classifications)
+    result_classifications: dict[str, str] = field(default_factory=default_result_classifications)
+    cc_hour_code_id: int | None = None
+    consumer_hour_code_id: int | None = None
+    default_region: str = "US"
+    start_date: str | None = None
+    end_date: str | None = None
+    auto_start: str | None = None
+    auto_stop: str | None = None
     pbx: str = ""
 
     @classmethod
     def from_json(cls, data: Any, base: CampaignSettings | None = None) -> CampaignSettings:
-        """Build from a JSON object; raises ValidationError naming each bad field."""
+        """Build from a JSON object (all fields for a new campaign, any for an edit);
+        raises ValidationError naming each bad field."""
         if not isinstance(data, dict):
             raise ValidationError({"body": "expected a JSON object"})
-        known = {f.name: f for f in fields(cls)}
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
         for key, value in data.items():
-            if key not in known:
+            kind = _FIELD_KINDS.get(key)
+            if kind is None:
                 errors[key] = "unknown field"
                 continue
-            expected = int if known[key].type in ("int", int) else str
-            if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-                errors[key] = "must be a whole number"
-            elif expected is str and not isinstance(value, str):
-                errors[key] = "must be a string"
+            problem = _type_problem(kind, value)
+            if problem:
+                errors[key] = problem
             else:
-                values[key] = value
+                values[key] = tuple(value) if key == "classifications" else value
         if errors:
             raise ValidationError(errors)
+        if "max_abandon_pct" in values:
+            values["max_abandon_pct"] = float(values["max_abandon_pct"])
         if base is None:
             if "name" not in values:
                 raise ValidationError({"name": "is required"})
@@ -113,6 +174,8 @@ class CampaignSettings:
         errors: dict[str, str] = {}
         if not self.name.strip() or len(self.name) > 120 or any(ord(c) < 32 for c in self.name):
             errors["name"] = "must be 1-120 printable characters"
+        if len(self.description) > 2000:
+            errors["description"] = "must be at most 2000 characters"
         if self.queue and not _QUEUE_RE.match(self.queue):
             errors["queue"] = "must be an Asterisk queue name (letters, digits, . _ -)"
         if not -100 <= self.queue_priority <= 100:
@@ -121,20 +184,184 @@ class CampaignSettings:
             errors["dial_mode"] = f"must be one of {', '.join(DIAL_MODES)}"
         if not 1 <= self.max_lines <= 1000:
             errors["max_lines"] = "must be between 1 and 1000"
+        if not 0 <= self.dispatch_per_min <= 100_000:
+            errors["dispatch_per_min"] = "must be between 0 (no limit) and 100000"
+        if not 0 < self.max_abandon_pct <= 100:
+            errors["max_abandon_pct"] = "must be more than 0 and at most 100"
         if not 15 <= self.ring_timeout_s <= 120:
             errors["ring_timeout_s"] = "must be between 15 and 120 seconds"
         if not 1 <= self.queue_timeout_s <= 3600:
             errors["queue_timeout_s"] = "must be between 1 and 3600 seconds"
         if not _CALLER_ID_RE.match(self.caller_id):
             errors["caller_id"] = "must be at most 80 printable characters"
+        if len(self.agent_notes) > 10_000:
+            errors["agent_notes"] = "must be at most 10000 characters"
+        if not 1 <= self.max_attempts <= 100:
+            errors["max_attempts"] = "must be between 1 and 100"
+        errors.update(_retry_rule_errors(self.retry_rules))
+        errors.update(_classification_errors(self.classifications, self.result_classifications))
+        for key in ("cc_hour_code_id", "consumer_hour_code_id"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                errors[key] = "must be the id of an hour code"
+        if not _REGION_RE.match(self.default_region):
+            errors["default_region"] = "must be a two-letter country code such as US or GB"
+        for key in ("start_date", "end_date"):
+            value = getattr(self, key)
+            if value is not None and not _valid_date(value):
+                errors[key] = "must be a date YYYY-MM-DD"
+        if (
+            self.start_date
+            and self.end_date
+            and "start_date" not in errors
+            and "end_date" not in errors
+            and self.end_date < self.start_date
+        ):
+            errors["end_date"] = "must not be before start_date"
+        for key in ("auto_start", "auto_stop"):
+            value = getattr(self, key)
+            if value is not None and not _TIME_RE.match(value):
+                errors[key] = "must be a time HH:MM (24 h)"
         if self.pbx and not re.match(r"^[A-Za-z0-9_-]{1,32}$", self.pbx):
             errors["pbx"] = "must name a configured PBX"
         if errors:
             raise ValidationError(errors)
 
     def missing_to_start(self) -> list[str]:
-        """What a Draft still needs before it may dial."""
-        return ["queue"] if not self.queue else []
+        """What a Draft still needs before it may dial, in words."""
+        missing = []
+        if not self.queue:
+            missing.append("queue")
+        if self.dial_mode not in DIALER_READY_MODES:
+            missing.append(f"an engine for dial mode {self.dial_mode!r} (not available yet)")
+        return missing
+
+    def classification(self, code: str) -> dict[str, Any] | None:
+        return next((c for c in self.classifications if c["code"] == code), None)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["classifications"] = list(self.classifications)
+        return data
+
+
+def _valid_date(value: str) -> bool:
+    if not _DATE_RE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+# JSON type of each settings field: how `from_json` checks what it is given.
+_FIELD_KINDS: dict[str, str] = {
+    "name": "str",
+    "description": "str",
+    "queue": "str",
+    "queue_priority": "int",
+    "dial_mode": "str",
+    "max_lines": "int",
+    "dispatch_per_min": "int",
+    "max_abandon_pct": "number",
+    "ring_timeout_s": "int",
+    "queue_timeout_s": "int",
+    "caller_id": "str",
+    "recording": "bool",
+    "agent_notes": "str",
+    "max_attempts": "int",
+    "retry_rules": "object",
+    "classifications": "array",
+    "result_classifications": "object",
+    "cc_hour_code_id": "int?",
+    "consumer_hour_code_id": "int?",
+    "default_region": "str",
+    "start_date": "str?",
+    "end_date": "str?",
+    "auto_start": "str?",
+    "auto_stop": "str?",
+    "pbx": "str",
+}
+
+
+def _type_problem(kind: str, value: Any) -> str:
+    if kind.endswith("?"):
+        if value is None:
+            return ""
+        kind = kind[:-1]
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "int" and not is_int:
+        return "must be a whole number"
+    if kind == "number" and not (is_int or isinstance(value, float)):
+        return "must be a number"
+    if kind == "str" and not isinstance(value, str):
+        return "must be a string"
+    if kind == "bool" and not isinstance(value, bool):
+        return "must be true or false"
+    if kind == "object" and not isinstance(value, dict):
+        return "must be a JSON object"
+    if kind == "array" and not isinstance(value, list):
+        return "must be a JSON array"
+    return ""
+
+
+def _retry_rule_errors(rules: dict[str, dict[str, int]]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for result, rule in rules.items():
+        where = f"retry_rules.{result}"
+        if result not in RESULTS or result == "SUCCESS":
+            errors[where] = f"must be one of {', '.join(RESULTS[1:])}"
+        elif not isinstance(rule, dict) or set(rule) - {"delay_s", "max_attempts"}:
+            errors[where] = 'must be {"delay_s": seconds, "max_attempts": n}'
+        else:
+            delay = rule.get("delay_s", 0)
+            most = rule.get("max_attempts", 1)
+            if (
+                not isinstance(delay, int)
+                or isinstance(delay, bool)
+                or not 0 <= delay <= 30 * 86400
+            ):
+                errors[f"{where}.delay_s"] = "must be 0 to 2592000 seconds"
+            if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= 100:
+                errors[f"{where}.max_attempts"] = "must be between 1 and 100"
+    return errors
+
+
+def _classification_errors(
+    classifications: tuple[dict[str, Any], ...], mapping: dict[str, str]
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    codes: set[str] = set()
+    for index, item in enumerate(classifications):
+        where = f"classifications[{index}]"
+        if not isinstance(item, dict):
+            errors[where] = "must be an object"
+            continue
+        unknown = set(item) - {"code", "label", "outcome", "retry_delay_s"}
+        code, label, outcome = item.get("code"), item.get("label"), item.get("outcome")
+        if unknown:
+            errors[where] = f"unknown field {sorted(unknown)[0]!r}"
+        elif not isinstance(code, str) or not _CODE_RE.match(code):
+            errors[f"{where}.code"] = "must be 1-32 of A-Z, 0-9 and _"
+        elif code in codes:
+            errors[f"{where}.code"] = f"{code} is listed twice"
+        elif not isinstance(label, str) or not label.strip() or len(label) > 80:
+            errors[f"{where}.label"] = "must be 1-80 characters"
+        elif outcome not in OUTCOMES:
+            errors[f"{where}.outcome"] = f"must be one of {', '.join(OUTCOMES)}"
+        else:
+            delay = item.get("retry_delay_s", 0)
+            if not isinstance(delay, int) or isinstance(delay, bool) or delay < 0:
+                errors[f"{where}.retry_delay_s"] = "must be a whole number of seconds"
+            codes.add(code)
+    for result, code in mapping.items():
+        where = f"result_classifications.{result}"
+        if result not in RESULTS:
+            errors[where] = f"must be one of {', '.join(RESULTS)}"
+        elif code not in codes:
+            errors[where] = f"{code!r} is not one of the campaign's classifications"
+    return errors
 
 
 class ValidationError(ValueError):
@@ -144,12 +371,34 @@ class ValidationError(ValueError):
 
 
 @dataclass(frozen=True)
+class Suspension:
+    """Why a Paused campaign waits: until a time (then it resumes by itself) or until a
+    supervisor resumes it; optionally an email reminder about resuming."""
+
+    until: float | None = None
+    reminder_at: float | None = None
+    reminder_to: str | None = None
+    reminder_sent_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resume_at": self.until,
+            "reminder_at": self.reminder_at,
+            "reminder_to": self.reminder_to,
+            "reminder_sent_at": self.reminder_sent_at,
+        }
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: int
     status: CampaignStatus
     settings: CampaignSettings
     created_at: float
     updated_at: float
+    suspension: Suspension | None = None
+    cloned_from: int | None = None
+    live: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -157,7 +406,10 @@ class Campaign:
             "status": self.status.value,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "suspended": self.suspension is not None,
+            "suspension": self.suspension.to_json() if self.suspension else None,
+            "cloned_from": self.cloned_from,
+            "live": self.live,
         }
-        for f in fields(CampaignSettings):
-            data[f.name] = getattr(self.settings, f.name)
+        data.update(self.settings.to_json())
         return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +15,7 @@ from aiohttp import web
 
 from pbx_dialer.ami.client import ConnectionState
 from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.campaigns.scheduler import CampaignScheduler
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import Settings
 from pbx_dialer.dialing.engine import Dialer
@@ -62,7 +65,14 @@ async def pbx_ctx(app: web.Application) -> AsyncIterator[None]:
 async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     notifier = app[keys.notifier_key]
     clock = app[keys.clock_key]
-    campaigns = CampaignService(app[keys.db_key], notifier, clock)
+    settings = app[keys.settings_key]
+    campaigns = CampaignService(
+        app[keys.db_key],
+        notifier,
+        clock,
+        pbx_names=frozenset(p.name for p in settings.pbx),
+        default_zone=settings.dialer.timezone,
+    )
     pbxs: dict[str, Pbx] = app[keys.pbxs_key]
     dialer = Dialer(
         app[keys.db_key],
@@ -75,8 +85,14 @@ async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     campaigns.on_change = dialer.wake
     app[keys.campaigns_key] = campaigns
     app[keys.dialer_key] = dialer
+    scheduler = CampaignScheduler(campaigns, settings.smtp, clock)
+    app[keys.scheduler_key] = scheduler
     await dialer.start()
+    scheduler_task = asyncio.get_running_loop().create_task(scheduler.run())
     yield
+    scheduler_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await scheduler_task
     await dialer.close()
     notifier.close()
 

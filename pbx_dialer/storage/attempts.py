@@ -7,6 +7,7 @@ row that exists is reconciled with Asterisk, never re-sent.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -116,16 +117,33 @@ async def finish(db: Database, ended: CallEnded) -> tuple[int, str] | None:
                 ended.attempt_id,
             ),
         )
-        # One attempt per record for now: retry rules arrive with the dialing engine.
+        async with conn.execute(
+            "SELECT r.attempts, c.max_attempts, c.retry_rules FROM records r "
+            "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?",
+            (row["record_id"],),
+        ) as cursor:
+            rules_row = await cursor.fetchone()
+        state, due = _next_for_record(ended, rules_row)
         await conn.execute(
-            "UPDATE records SET state = ?, last_result = ? WHERE id = ?",
-            (
-                "handled" if ended.result == "SUCCESS" else "max_calls",
-                ended.result,
-                row["record_id"],
-            ),
+            "UPDATE records SET state = ?, last_result = ?, next_attempt_at = ?, "
+            "handled_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END WHERE id = ?",
+            (state, ended.result, due, state, ended.at, row["record_id"]),
         )
         return int(row["campaign_id"]), str(row["phone"])
+
+
+def _next_for_record(ended: CallEnded, row: Any) -> tuple[str, float]:
+    """Handled, tried again after the result's retry delay, or out of attempts.
+    (The agent's classification, when there is one, overrides this: issue of the engine.)"""
+    if ended.result == "SUCCESS" or row is None:
+        return "handled", 0.0
+    rule = json.loads(row["retry_rules"]).get(ended.result)
+    if rule is None:
+        return "max_calls", 0.0
+    allowed = min(int(rule.get("max_attempts", 1)), int(row["max_attempts"]))
+    if int(row["attempts"]) >= allowed:
+        return "max_calls", 0.0
+    return "ready", ended.at + float(rule.get("delay_s", 0))
 
 
 async def unfinished(db: Database, pbx: str) -> list[PlacedAttempt]:

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from typing import Any
 
 import aiosqlite
 
-from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus
+from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus, Suspension
 from pbx_dialer.storage.db import Database
 
 _SETTING_COLUMNS = [f.name for f in fields(CampaignSettings)]
+_JSON_COLUMNS = {"retry_rules", "classifications", "result_classifications"}
+
+
+def _to_column(name: str, value: Any) -> Any:
+    if name in _JSON_COLUMNS:
+        return json.dumps(list(value) if name == "classifications" else value)
+    if name == "recording":
+        return int(value)
+    return value
+
+
+def _from_column(name: str, value: Any) -> Any:
+    if name in _JSON_COLUMNS:
+        loaded = json.loads(value)
+        return tuple(loaded) if name == "classifications" else loaded
+    if name == "recording":
+        return bool(value)
+    return value
 
 
 def _campaign(row: aiosqlite.Row) -> Campaign:
+    suspension = None
+    if row["suspended"]:
+        suspension = Suspension(
+            until=row["suspended_until"],
+            reminder_at=row["reminder_at"],
+            reminder_to=row["reminder_to"],
+            reminder_sent_at=row["reminder_sent_at"],
+        )
     return Campaign(
         id=row["id"],
         status=CampaignStatus(row["status"]),
-        settings=CampaignSettings(**{c: row[c] for c in _SETTING_COLUMNS}),
+        settings=CampaignSettings(**{c: _from_column(c, row[c]) for c in _SETTING_COLUMNS}),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        suspension=suspension,
+        cloned_from=row["cloned_from"],
+        live=bool(row["live"]),
     )
 
 
@@ -27,16 +57,19 @@ class NameTaken(ValueError):
     pass
 
 
-async def create(db: Database, settings: CampaignSettings, now: float) -> Campaign:
+async def create(
+    db: Database, settings: CampaignSettings, now: float, cloned_from: int | None = None
+) -> Campaign:
     cols = ", ".join(_SETTING_COLUMNS)
     marks = ", ".join("?" for _ in _SETTING_COLUMNS)
-    values = [getattr(settings, c) for c in _SETTING_COLUMNS]
+    values = [_to_column(c, getattr(settings, c)) for c in _SETTING_COLUMNS]
     async with db.transaction() as conn:
         if await _name_used(conn, settings.name, None):
             raise NameTaken(settings.name)
         cursor = await conn.execute(
-            f"INSERT INTO campaigns ({cols}, created_at, updated_at) VALUES ({marks}, ?, ?)",
-            [*values, now, now],
+            f"INSERT INTO campaigns ({cols}, created_at, updated_at, cloned_from) "
+            f"VALUES ({marks}, ?, ?, ?)",
+            [*values, now, now, cloned_from],
         )
         campaign_id = cursor.lastrowid
     assert campaign_id is not None
@@ -52,17 +85,35 @@ async def _name_used(conn: aiosqlite.Connection, name: str, except_id: int | Non
         return await cursor.fetchone() is not None
 
 
+async def name_used(db: Database, name: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM campaigns WHERE name = ?", (name,)) is not None
+
+
 async def update_settings(
-    db: Database, campaign_id: int, settings: CampaignSettings, now: float
+    db: Database, campaign_id: int, settings: CampaignSettings, now: float, actor: str = ""
 ) -> None:
+    """Store new settings and, in the same transaction, which ones changed and who did it."""
     sets = ", ".join(f"{c} = ?" for c in _SETTING_COLUMNS)
     async with db.transaction() as conn:
         if await _name_used(conn, settings.name, campaign_id):
             raise NameTaken(settings.name)
+        async with conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
+            row = await cur.fetchone()
+        changed = (
+            []
+            if row is None
+            else [c for c in _SETTING_COLUMNS if row[c] != _to_column(c, getattr(settings, c))]
+        )
         await conn.execute(
             f"UPDATE campaigns SET {sets}, updated_at = ? WHERE id = ?",
-            [*(getattr(settings, c) for c in _SETTING_COLUMNS), now, campaign_id],
+            [*(_to_column(c, getattr(settings, c)) for c in _SETTING_COLUMNS), now, campaign_id],
         )
+        if changed and actor:
+            await conn.execute(
+                "INSERT INTO campaign_actions (campaign_id, action, actor, at, detail) "
+                "VALUES (?, 'edit', ?, ?, ?)",
+                (campaign_id, actor, now, ", ".join(changed)),
+            )
 
 
 async def get(db: Database, campaign_id: int) -> Campaign | None:
@@ -79,6 +130,16 @@ async def list_with_status(db: Database, status: CampaignStatus) -> list[Campaig
     return [_campaign(r) for r in rows]
 
 
+async def list_scheduled(db: Database) -> list[Campaign]:
+    """Campaigns the scheduler looks after: with a schedule, or suspended."""
+    rows = await db.fetchall(
+        "SELECT * FROM campaigns WHERE status IN ('draft', 'active', 'paused') AND ("
+        "auto_start IS NOT NULL OR auto_stop IS NOT NULL OR end_date IS NOT NULL "
+        "OR suspended = 1) ORDER BY id"
+    )
+    return [_campaign(r) for r in rows]
+
+
 async def set_status(
     db: Database,
     campaign_id: int,
@@ -89,12 +150,25 @@ async def set_status(
     actor: str,
     now: float,
     detail: str = "",
+    suspension: Suspension | None = None,
 ) -> bool:
-    """Compare-and-set the status and record who did it, in one transaction."""
+    """Compare-and-set the status (and the suspension that goes with it) and record who
+    did it, in one transaction. Leaving Paused clears any suspension."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-            (status, now, campaign_id, expected),
+            "UPDATE campaigns SET status = ?, updated_at = ?, suspended = ?, "
+            "suspended_until = ?, reminder_at = ?, reminder_to = ?, reminder_sent_at = NULL "
+            "WHERE id = ? AND status = ?",
+            (
+                status,
+                now,
+                int(suspension is not None),
+                suspension.until if suspension else None,
+                suspension.reminder_at if suspension else None,
+                suspension.reminder_to if suspension else None,
+                campaign_id,
+                expected,
+            ),
         )
         if cursor.rowcount != 1:
             return False
@@ -104,6 +178,29 @@ async def set_status(
             (campaign_id, action, actor, now, detail),
         )
     return True
+
+
+async def reminder_sent(db: Database, campaign_id: int, now: float, to: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE campaigns SET reminder_sent_at = ? WHERE id = ?", (now, campaign_id)
+        )
+        await conn.execute(
+            "INSERT INTO campaign_actions (campaign_id, action, actor, at, detail) "
+            "VALUES (?, 'reminder', 'schedule', ?, ?)",
+            (campaign_id, now, f"emailed {to}"),
+        )
+
+
+async def record_action(
+    db: Database, campaign_id: int, action: str, actor: str, now: float, detail: str = ""
+) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO campaign_actions (campaign_id, action, actor, at, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (campaign_id, action, actor, now, detail),
+        )
 
 
 async def actions(db: Database, campaign_id: int) -> list[dict[str, Any]]:
