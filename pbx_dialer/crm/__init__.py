@@ -1,0 +1,1 @@
+"""Live campaigns: records taken from a CRM endpoint polled with a cursor."""
