@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from pbx_dialer.http import campaigns, records, status
+from pbx_dialer.http import dnc, lists  # records: DNC and contact lists
 
 
 def setup_routes(app: web.Application, static_dir: Path) -> None:
@@ -26,4 +27,11 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
     app.router.add_post("/api/campaigns/{id:\\d+}/{control:play|pause|stop}", campaigns.control)
+    # Records: DNC lists, contact lists, inventory, cancel (search is GET .../records).
+    dnc.setup(app)
+    app.router.add_get("/api/campaigns/{id:\\d+}/lists", lists.list_lists)
+    app.router.add_post("/api/campaigns/{id:\\d+}/lists", lists.create_list)
+    app.router.add_patch("/api/campaigns/{id:\\d+}/lists/{list_id:\\d+}", lists.edit_list)
+    app.router.add_get("/api/campaigns/{id:\\d+}/inventory", records.inventory)
+    app.router.add_post("/api/campaigns/{id:\\d+}/records/cancel", records.cancel_records)
     app.router.add_static("/static", static_dir, name="static")

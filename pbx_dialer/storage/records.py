@@ -1,4 +1,9 @@
-"""Records (contacts) of a campaign and the pick of the next one to dial."""
+"""Records (contacts) of a campaign: adding, searching, cancelling, the inventory count.
+
+Every record belongs to a contact list (records added through the API go to the
+campaign's 'API' list). `list_enabled` mirrors its list's flag so the dial pick skips
+disabled lists through the pick index: the pick adds PICK_CONDITION to its WHERE.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pbx_dialer.records.inventory import StateCount
+from pbx_dialer.storage import lists as list_rows
 from pbx_dialer.storage.db import Database
+
+# What the dialer's pick (attempts.take_records) must add to its WHERE clause, after
+# `campaign_id = ? AND state = 'ready'`, for the records_pick index to serve it.
+PICK_CONDITION = "list_enabled = 1"
+
+# States a filter may name: stored ones, 'ready' (any waiting record), and the three
+# kinds of waiting record the inventory tells apart.
+STORED_STATES = ("ready", "in_progress", "handled", "max_calls", "filtered", "cancelled")
+DERIVED_STATES = ("not_handled", "retry_due", "scheduled")
+FILTER_STATES = (*STORED_STATES, *DERIVED_STATES)
 
 
 @dataclass(frozen=True)
 class NewRecord:
     phone: str
     name: str = ""
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +42,11 @@ class Record:
     state: str
     attempts: int
     last_result: str | None
+    list_id: int | None = None
+    external_id: str | None = None
+    next_attempt_at: float = 0.0
+    reason: str = ""
+    cancelled_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -34,22 +57,65 @@ class Record:
             "state": self.state,
             "attempts": self.attempts,
             "last_result": self.last_result,
+            "list_id": self.list_id,
+            "external_id": self.external_id,
+            "next_attempt_at": self.next_attempt_at,
+            "reason": self.reason,
+            "cancelled_at": self.cancelled_at,
         }
 
 
-async def add_many(db: Database, campaign_id: int, records: Sequence[NewRecord], now: float) -> int:
+_RECORD_COLUMNS = (
+    "id, campaign_id, phone, name, state, attempts, last_result, list_id, external_id, "
+    "next_attempt_at, reason, cancelled_at"
+)
+
+
+async def add_many(
+    db: Database,
+    campaign_id: int,
+    records: Sequence[NewRecord],
+    now: float,
+    list_id: int | None = None,
+) -> int:
+    """Add records to a list of the campaign (default: its 'API' list, created when
+    needed). Numbers on a DNC list are stored filtered, with reason DNC."""
     async with db.transaction() as conn:
+        if list_id is None:
+            list_id, enabled = await list_rows.api_list(conn, campaign_id, now)
+        else:
+            async with conn.execute(
+                "SELECT enabled FROM contact_lists WHERE id = ? AND campaign_id = ?",
+                (list_id, campaign_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise LookupError(f"campaign {campaign_id} has no list {list_id}")
+            enabled = bool(row["enabled"])
+        async with conn.execute("SELECT coalesce(max(id), 0) FROM records") as cursor:
+            last = await cursor.fetchone()
+        first_id = int(last[0]) + 1 if last is not None else 1
         await conn.executemany(
-            "INSERT INTO records (campaign_id, phone, name, created_at) VALUES (?, ?, ?, ?)",
-            [(campaign_id, r.phone, r.name, now) for r in records],
+            "INSERT INTO records (campaign_id, phone, name, external_id, list_id, list_enabled, "
+            "phones, created_at) VALUES (?, ?, ?, ?, ?, ?, json_array(?), ?)",
+            [
+                (campaign_id, r.phone, r.name, r.external_id, list_id, int(enabled), r.phone, now)
+                for r in records
+            ],
+        )
+        await conn.execute(
+            "UPDATE records SET state = 'filtered', reason = 'DNC' "
+            "WHERE id >= ? AND campaign_id = ? AND state = 'ready' AND EXISTS "
+            "(SELECT 1 FROM dnc WHERE dnc.campaign_id IN (0, records.campaign_id) "
+            "AND dnc.phone = records.phone)",
+            (first_id, campaign_id),
         )
     return len(records)
 
 
 async def list_for(db: Database, campaign_id: int) -> list[Record]:
     rows = await db.fetchall(
-        "SELECT id, campaign_id, phone, name, state, attempts, last_result FROM records "
-        "WHERE campaign_id = ? ORDER BY id",
+        f"SELECT {_RECORD_COLUMNS} FROM records WHERE campaign_id = ? ORDER BY id",
         (campaign_id,),
     )
     return [Record(**dict(r)) for r in rows]
@@ -64,6 +130,8 @@ async def counts(db: Database, campaign_id: int) -> dict[str, int]:
 
 
 async def has_ready(db: Database, campaign_id: int, now: float) -> bool:
+    """Any record still waiting, disabled lists included: a campaign whose only
+    records are in a disabled list is not complete."""
     row = await db.fetchone(
         "SELECT 1 FROM records WHERE campaign_id = ? AND state = 'ready' LIMIT 1", (campaign_id,)
     )
@@ -78,3 +146,126 @@ async def release(db: Database, record_id: int) -> None:
             "WHERE id = ? AND state = 'in_progress'",
             (record_id,),
         )
+
+
+async def mark_filtered(db: Database, record_id: int, reason: str) -> bool:
+    """Filter a waiting or picked record (the dialer found its number blocked right
+    before dialing). False if it was in another state."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE records SET state = 'filtered', reason = ? "
+            "WHERE id = ? AND state IN ('ready', 'in_progress')",
+            (reason, record_id),
+        )
+    return cursor.rowcount == 1
+
+
+async def inventory_counts(db: Database, campaign_id: int, now: float) -> list[StateCount]:
+    """One grouped pass over the campaign's records, index-only on records_pick: groups
+    follow the index order (state, list_enabled), so no sort is needed."""
+    rows = await db.fetchall(
+        "SELECT state, list_enabled, count(*) AS total, "
+        "sum(attempts = 0 AND next_attempt_at <= :now) AS fresh_due, "
+        "sum(next_attempt_at <= :now) AS due_now, "
+        "sum(next_attempt_at > :now AND next_attempt_at <= :now + :edge1) AS due_0_15, "
+        "sum(next_attempt_at > :now + :edge1 AND next_attempt_at <= :now + :edge2) AS due_15_30 "
+        "FROM records WHERE campaign_id = :campaign GROUP BY state, list_enabled",
+        {"now": now, "edge1": 15 * 60, "edge2": 30 * 60, "campaign": campaign_id},
+    )
+    return [
+        StateCount(
+            state=r["state"],
+            list_enabled=bool(r["list_enabled"]),
+            total=r["total"],
+            fresh_due=r["fresh_due"],
+            due_now=r["due_now"],
+            due_0_15=r["due_0_15"],
+            due_15_30=r["due_15_30"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records of a campaign a search or a cancel applies to. Patterns are LIKE
+    patterns (escape '\\'), built by pbx_dialer.records.search.to_like."""
+
+    state: str | None = None
+    list_id: int | None = None
+    q: str | None = None  # over name, phone and external id
+    name: str | None = None
+    phone: str | None = None
+    external_id: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+    def where(self, campaign_id: int, now: float) -> tuple[str, list[Any]]:
+        parts: list[str] = ["campaign_id = ?"]
+        params: list[Any] = [campaign_id]
+        if self.state in STORED_STATES:
+            parts.append("state = ?")
+            params.append(self.state)
+        elif self.state == "not_handled":
+            parts.append("state = 'ready' AND attempts = 0 AND next_attempt_at <= ?")
+            params.append(now)
+        elif self.state == "retry_due":
+            parts.append("state = 'ready' AND attempts > 0 AND next_attempt_at <= ?")
+            params.append(now)
+        elif self.state == "scheduled":
+            parts.append("state = 'ready' AND next_attempt_at > ?")
+            params.append(now)
+        if self.list_id is not None:
+            parts.append("list_id = ?")
+            params.append(self.list_id)
+        for column in ("name", "phone", "external_id"):
+            pattern = getattr(self, column)
+            if pattern is not None:
+                parts.append(f"{column} LIKE ? ESCAPE '\\'")
+                params.append(pattern)
+        if self.q is not None:
+            parts.append(
+                "(name LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\' "
+                "OR external_id LIKE ? ESCAPE '\\')"
+            )
+            params.extend([self.q] * 3)
+        return " AND ".join(parts), params
+
+
+async def search(
+    db: Database, campaign_id: int, where: RecordFilter, now: float, limit: int, offset: int
+) -> tuple[list[Record], int]:
+    """One page of matching records, in id order, and how many match in all."""
+    sql, params = where.where(campaign_id, now)
+    rows = await db.fetchall(
+        f"SELECT {_RECORD_COLUMNS} FROM records WHERE {sql} ORDER BY id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    total = await db.fetchone(f"SELECT count(*) AS n FROM records WHERE {sql}", params)
+    return [Record(**dict(r)) for r in rows], int(total["n"]) if total is not None else 0
+
+
+async def cancel(
+    db: Database, campaign_id: int, where: RecordFilter, reason: str, now: float
+) -> tuple[int, int]:
+    """Cancel the matching records that are waiting (state 'ready'); they stay stored
+    with cancelled_at and the reason. Records on a call are skipped: their call ends as
+    it would, and a later cancel catches them if they come back to 'ready'. Records
+    already settled (handled, max calls, filtered, cancelled) keep their outcome.
+    Returns (cancelled, skipped because in progress)."""
+    sql, params = where.where(campaign_id, now)
+    async with db.transaction() as conn:
+        async with conn.execute(
+            f"SELECT count(*) FROM records WHERE {sql} AND state = 'in_progress'", params
+        ) as cursor:
+            row = await cursor.fetchone()
+        busy = int(row[0]) if row is not None else 0
+        cursor = await conn.execute(
+            "UPDATE records SET state = 'cancelled', cancelled_at = ?, reason = ? "
+            f"WHERE {sql} AND state = 'ready'",
+            [now, reason, *params],
+        )
+        cancelled = cursor.rowcount
+    return cancelled, busy

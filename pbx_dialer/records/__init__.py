@@ -1,0 +1,1 @@
+"""Records of a campaign: their states and inventory, search, DNC, contact lists."""
