@@ -33,9 +33,9 @@ its optional `fallback_zones` list, when set, applies to every record of unknown
 1M records); when unset, the number's own candidate zones (phonenumbers'
 `time_zones_for_number`, see `timezones.candidate_zones`) are used, and if the number
 gives none, the code's `timezone`. Without `fallback_zones`, a toll-free +1 800 number
-has every NANP zone from Guam to St John's as candidates and is therefore never inside
-a 12-hour window: safe, and the reason says so; set `fallback_zones` (e.g. the four
-continental US zones) to call such numbers.
+has every NANP zone from Guam to St John's as candidates, and a 09:00-21:00 code is open
+in all of them for only half an hour a day: safe, and the reason says when; set
+`fallback_zones` (e.g. the four continental US zones) to call such numbers more.
 """
 
 from __future__ import annotations
@@ -53,15 +53,6 @@ from zoneinfo import ZoneInfo
 from pbx_dialer.campaigns.timezones import valid_zone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_LONG_WEEKDAYS = {
-    "monday": "mon",
-    "tuesday": "tue",
-    "wednesday": "wed",
-    "thursday": "thu",
-    "friday": "fri",
-    "saturday": "sat",
-    "sunday": "sun",
-}
 DAY_S = 86_400
 DEFAULT_HORIZON = timedelta(days=366)
 # The all-zones fallback search is costlier (one search per zone): a shorter look-ahead.
@@ -184,10 +175,11 @@ def _parse_name(value: Any, errors: dict[str, str]) -> str:
     if not isinstance(value, str) or not value.strip():
         errors["name"] = "must be a non-empty string"
         return ""
-    name = value.strip()
-    if len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if value != value.strip():
+        errors["name"] = "must not start or end with spaces"
+    elif len(value) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in value):
         errors["name"] = "must be at most 100 printable characters"
-    return name
+    return value
 
 
 def _parse_time(value: Any, *, end: bool) -> int | str:
@@ -209,19 +201,12 @@ def _parse_weekly(value: Any, errors: dict[str, str]) -> tuple[tuple[Window, ...
         errors["weekly"] = 'must be an object like {"mon": [["09:00", "17:00"]], ...}'
         return _NO_WINDOWS
     days: list[tuple[Window, ...]] = [() for _ in WEEKDAYS]
-    seen: dict[str, str] = {}
     for raw_day, items in value.items():
         key = f"weekly.{str(raw_day)[:32]}"
-        day = str(raw_day).strip().lower()
-        day = _LONG_WEEKDAYS.get(day, day)
-        if day not in WEEKDAYS:
+        if raw_day not in WEEKDAYS:
             errors[key] = "unknown weekday (use mon, tue, wed, thu, fri, sat, sun)"
             continue
-        if day in seen:
-            errors[key] = f"same weekday as {seen[day]!r}"
-            continue
-        seen[day] = str(raw_day)
-        days[WEEKDAYS.index(day)] = _parse_day(items, key, errors)
+        days[WEEKDAYS.index(raw_day)] = _parse_day(items, key, errors)
     return tuple(days)
 
 
