@@ -7,8 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from pbx_dialer.campaigns.model import CampaignSettings, Control, ValidationError
+from pbx_dialer.campaigns.model import (
+    DIAL_MODES,
+    CampaignSettings,
+    CampaignStatus,
+    Control,
+    ValidationError,
+)
 from pbx_dialer.http import keys
+from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 
@@ -74,7 +81,7 @@ async def edit_campaign(request: web.Request) -> web.Response:
 async def clone_campaign(request: web.Request) -> web.Response:
     body = await _body(request) if request.can_read_body else {}
     if not isinstance(body, dict) or set(body) - {"name"}:
-        raise ValidationError({"body": "expected {} or {\"name\": \"...\"}"})
+        raise ValidationError({"body": 'expected {} or {"name": "..."}'})
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ValidationError({"name": "must be a string"})
@@ -83,7 +90,7 @@ async def clone_campaign(request: web.Request) -> web.Response:
 
 
 async def control(request: web.Request) -> web.Response:
-    control = Control(request.match_info["control"])
+    control = Control(request.path.rstrip("/").rsplit("/", 1)[-1])
     campaign = await request.app[keys.campaigns_key].control(
         _id(request), control, actor=_actor(request)
     )
@@ -126,3 +133,236 @@ async def list_attempts(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     campaign = await service.get(_id(request))
     return web.json_response({"attempts": await attempt_rows.list_for(service.db, campaign.id)})
+
+
+# -- OpenAPI --------------------------------------------------------------------------
+
+_NULLABLE_INT = {"type": "integer", "nullable": True, "minimum": 1}
+_NULLABLE_STR = {"type": "string", "nullable": True}
+SETTINGS_PROPERTIES: dict[str, Any] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 120},
+    "description": {"type": "string", "maxLength": 2000},
+    "queue": {"type": "string", "maxLength": 64},
+    "queue_priority": {"type": "integer", "minimum": -100, "maximum": 100},
+    "dial_mode": {"type": "string", "enum": list(DIAL_MODES)},
+    "max_lines": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "dispatch_per_min": {"type": "integer", "minimum": 0, "maximum": 100000},
+    "max_abandon_pct": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 100},
+    "ring_timeout_s": {"type": "integer", "minimum": 15, "maximum": 120},
+    "queue_timeout_s": {"type": "integer", "minimum": 1, "maximum": 3600},
+    "caller_id": {"type": "string", "maxLength": 80},
+    "recording": {"type": "boolean"},
+    "agent_notes": {"type": "string", "maxLength": 10000},
+    "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+    "retry_rules": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "delay_s": {"type": "integer", "minimum": 0},
+                "max_attempts": {"type": "integer", "minimum": 1},
+            },
+        },
+    },
+    "classifications": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["code", "label", "outcome"],
+            "properties": {
+                "code": {"type": "string", "pattern": "^[A-Z0-9_]{1,32}$"},
+                "label": {"type": "string"},
+                "outcome": {"type": "string", "enum": ["final", "retry", "callback", "dnc"]},
+                "retry_delay_s": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+    "result_classifications": {"type": "object", "additionalProperties": {"type": "string"}},
+    "cc_hour_code_id": _NULLABLE_INT,
+    "consumer_hour_code_id": _NULLABLE_INT,
+    "default_region": {"type": "string", "pattern": "^[A-Z]{2}$"},
+    "start_date": {**_NULLABLE_STR, "format": "date"},
+    "end_date": {**_NULLABLE_STR, "format": "date"},
+    "auto_start": {**_NULLABLE_STR, "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "auto_stop": {**_NULLABLE_STR, "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "pbx": {"type": "string", "maxLength": 32},
+}
+CAMPAIGN = {
+    "type": "object",
+    "required": ["id", "status", "name", "created_at", "updated_at", "suspended"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": [s.value for s in CampaignStatus]},
+        "created_at": {"type": "number"},
+        "updated_at": {"type": "number"},
+        "suspended": {"type": "boolean"},
+        "suspension": {"type": "object", "nullable": True},
+        "cloned_from": {"type": "integer", "nullable": True},
+        "live": {"type": "boolean"},
+        "records": {"type": "object", "additionalProperties": {"type": "integer"}},
+        **SETTINGS_PROPERTIES,
+    },
+}
+_SETTINGS_BODY = {
+    "type": "object",
+    "properties": SETTINGS_PROPERTIES,
+    "additionalProperties": False,
+}
+_CAMPAIGN_OK = json_response("the campaign", CAMPAIGN)
+_NOT_FOUND = error_response("no such campaign")
+_REFUSED = error_response("not allowed in the campaign's status")
+_INVALID = error_response("invalid input; `fields` names each bad field")
+_BAD_JSON = error_response("the body is not JSON")
+_ACTOR = {"name": "X-Actor", "in": "header", "required": False, "schema": {"type": "string"}}
+
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {
+    "/api/campaigns": {
+        "get": {
+            "summary": "List campaigns",
+            "responses": {
+                "200": json_response(
+                    "campaigns",
+                    {
+                        "type": "object",
+                        "properties": {"campaigns": {"type": "array", "items": CAMPAIGN}},
+                    },
+                )
+            },
+        },
+        "post": {
+            "summary": "Create a campaign (a Draft)",
+            "requestBody": json_body({**_SETTINGS_BODY, "required": ["name"]}),
+            "responses": {
+                "201": _CAMPAIGN_OK,
+                "400": _BAD_JSON,
+                "409": error_response("the name is taken"),
+                "422": _INVALID,
+            },
+        },
+    },
+    "/api/campaigns/{id}": {
+        "parameters": [ID_PARAM],
+        "get": {
+            "summary": "A campaign with its record counts",
+            "responses": {"200": _CAMPAIGN_OK, "404": _NOT_FOUND},
+        },
+        "patch": {
+            "summary": "Edit settings; they take effect at once, also while it dials",
+            "parameters": [_ACTOR],
+            "requestBody": json_body(_SETTINGS_BODY),
+            "responses": {
+                "200": _CAMPAIGN_OK,
+                "400": _BAD_JSON,
+                "404": _NOT_FOUND,
+                "409": error_response("the name is taken, or the campaign has ended"),
+                "422": _INVALID,
+            },
+        },
+    },
+    "/api/campaigns/{id}/clone": {
+        "parameters": [ID_PARAM],
+        "post": {
+            "summary": "A new Draft with the same settings",
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 120}},
+                    "additionalProperties": False,
+                },
+                required=False,
+            ),
+            "responses": {
+                "201": _CAMPAIGN_OK,
+                "400": _BAD_JSON,
+                "404": _NOT_FOUND,
+                "409": error_response("the name is taken"),
+                "422": _INVALID,
+            },
+        },
+    },
+    "/api/campaigns/{id}/suspend": {
+        "parameters": [ID_PARAM],
+        "post": {
+            "summary": "Pause an active campaign with an optional resume time and reminder",
+            "parameters": [_ACTOR],
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "resume_at": {**_NULLABLE_STR, "format": "date-time"},
+                        "reminder_at": {**_NULLABLE_STR, "format": "date-time"},
+                        "reminder_to": {**_NULLABLE_STR, "format": "email"},
+                    },
+                    "additionalProperties": False,
+                },
+                required=False,
+            ),
+            "responses": {
+                "200": _CAMPAIGN_OK,
+                "400": _BAD_JSON,
+                "404": _NOT_FOUND,
+                "409": _REFUSED,
+                "422": _INVALID,
+            },
+        },
+    },
+    "/api/campaigns/{id}/history": {
+        "parameters": [ID_PARAM],
+        "get": {
+            "summary": "Every control action and edit, with who did it and when",
+            "responses": {
+                "200": json_response(
+                    "actions",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "actions": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "action": {"type": "string"},
+                                        "actor": {"type": "string"},
+                                        "at": {"type": "number"},
+                                        "detail": {"type": "string"},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                ),
+                "404": _NOT_FOUND,
+            },
+        },
+    },
+    "/api/campaigns/{id}/attempts": {
+        "parameters": [ID_PARAM],
+        "get": {
+            "summary": "The latest attempts of a campaign",
+            "responses": {
+                "200": json_response(
+                    "attempts",
+                    {
+                        "type": "object",
+                        "properties": {"attempts": {"type": "array", "items": {"type": "object"}}},
+                    },
+                ),
+                "404": _NOT_FOUND,
+            },
+        },
+    },
+}
+for _control, _summary in (
+    ("play", "Start, or unpause"),
+    ("pause", "Pause"),
+    ("stop", "Stop for good"),
+    ("resume", "Resume a paused or suspended campaign"),
+):
+    OPENAPI_PATHS[f"/api/campaigns/{{id}}/{_control}"] = {
+        "parameters": [ID_PARAM],
+        "post": {
+            "summary": _summary,
+            "parameters": [_ACTOR],
+            "responses": {"200": _CAMPAIGN_OK, "404": _NOT_FOUND, "409": _REFUSED},
+        },
+    }

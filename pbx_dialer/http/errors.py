@@ -35,6 +35,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(422, "invalid campaign settings", exc.errors)
     except json.JSONDecodeError as exc:
         return json_error(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno}")
+    except UnicodeDecodeError:
+        return json_error(400, "body is not UTF-8 text")
     except CampaignNotFound as exc:
         return json_error(404, str(exc))
     except TransitionRefused as exc:

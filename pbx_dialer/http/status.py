@@ -75,3 +75,31 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await sender
     return ws
+
+
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {
+    "/api/status": {
+        "get": {
+            "summary": "What the live status page shows: PBX links, campaigns, calls, attempts",
+            "responses": {
+                "200": {
+                    "description": "the whole picture",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["pbx", "campaigns", "live", "attempts"],
+                                "properties": {
+                                    "pbx": {"type": "array", "items": {"type": "object"}},
+                                    "campaigns": {"type": "array", "items": {"type": "object"}},
+                                    "live": {"type": "array", "items": {"type": "object"}},
+                                    "attempts": {"type": "array", "items": {"type": "object"}},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        }
+    }
+}
