@@ -29,7 +29,7 @@ from pbx_dialer.calls import (
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.notifier import Notifier
-from pbx_dialer.pacing import PacingPolicy, PacingSnapshot, policy_for
+from pbx_dialer.pacing import DispatchLimit, PacingPolicy, PacingSnapshot, policy_for
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
@@ -92,6 +92,7 @@ class Dialer:
         self._queue_of: dict[int, tuple[str, str]] = {}
         self._hold_until: dict[str, float] = {}
         self._counts_due: set[int] = set()
+        self._limits: dict[int, DispatchLimit] = {}
         self.refusal_hold_s = 2.0
 
     @property
@@ -252,6 +253,13 @@ class Dialer:
             self._policies[campaign.id] = cached
         return cached[1]
 
+    def _limit(self, campaign: Campaign) -> DispatchLimit:
+        per_minute = campaign.settings.dispatch_per_min
+        limit = self._limits.get(campaign.id)
+        if limit is None or limit.per_minute != per_minute:
+            limit = self._limits[campaign.id] = DispatchLimit(per_minute)
+        return limit
+
     def snapshot(self, campaign: Campaign, pbx: Pbx) -> PacingSnapshot:
         calls = [c for c in self.live.values() if c.campaign_id == campaign.id]
         agents = pbx.agents(campaign.settings.queue)
@@ -288,9 +296,12 @@ class Dialer:
             return
         policy = self._policy(campaign)
         wanted = policy.calls_to_place(self.snapshot(campaign, pbx))
+        limit = self._limit(campaign)
+        wanted = limit.allowed(now, wanted)
         if wanted <= 0:
             return
         taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now)
+        limit.record(now, len(taken))
         if taken:
             self._counts_due.add(campaign.id)
         for attempt in taken:

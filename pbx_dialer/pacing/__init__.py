@@ -64,3 +64,22 @@ def policy_for(dial_mode: str) -> PacingPolicy:
     if dial_mode == "progressive":
         return Progressive()
     raise ValueError(f"unknown dial mode {dial_mode!r}")
+
+
+class DispatchLimit:
+    """At most `per_minute` new calls in any sliding minute (0: no limit). Pure: the
+    caller says what time it is."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._sent: list[float] = []
+
+    def allowed(self, now: float, wanted: int) -> int:
+        if self.per_minute <= 0:
+            return wanted
+        self._sent = [t for t in self._sent if t > now - 60.0]
+        return max(0, min(wanted, self.per_minute - len(self._sent)))
+
+    def record(self, now: float, count: int) -> None:
+        if self.per_minute > 0:
+            self._sent.extend([now] * count)
