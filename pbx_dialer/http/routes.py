@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from pbx_dialer.http import campaigns, records, status
+from pbx_dialer.http import hour_codes
 from pbx_dialer.http import dnc, lists  # records: DNC and contact lists
 
 
@@ -34,4 +35,11 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_patch("/api/campaigns/{id:\\d+}/lists/{list_id:\\d+}", lists.edit_list)
     app.router.add_get("/api/campaigns/{id:\\d+}/inventory", records.inventory)
     app.router.add_post("/api/campaigns/{id:\\d+}/records/cancel", records.cancel_records)
+    # Hour codes and calling windows (issue 3).
+    app.router.add_get("/api/hour-codes", hour_codes.list_hour_codes)
+    app.router.add_post("/api/hour-codes", hour_codes.create_hour_code)
+    app.router.add_get("/api/hour-codes/{id:\\d+}", hour_codes.get_hour_code)
+    app.router.add_patch("/api/hour-codes/{id:\\d+}", hour_codes.edit_hour_code)
+    app.router.add_delete("/api/hour-codes/{id:\\d+}", hour_codes.delete_hour_code)
+    app.router.add_get("/api/hour-codes/{id:\\d+}/check", hour_codes.check_hour_code)
     app.router.add_static("/static", static_dir, name="static")
