@@ -253,6 +253,10 @@ class Dialer:
             self._policies[campaign.id] = cached
         return cached[1]
 
+    def held_until(self, pbx_name: str) -> float:
+        """Until when this PBX gets no new call after refusing one."""
+        return self._hold_until.get(pbx_name, 0.0)
+
     def _limit(self, campaign: Campaign) -> DispatchLimit:
         per_minute = campaign.settings.dispatch_per_min
         limit = self._limits.get(campaign.id)

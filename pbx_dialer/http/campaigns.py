@@ -14,6 +14,7 @@ from pbx_dialer.campaigns.model import (
     Control,
     ValidationError,
 )
+from pbx_dialer.dialing import why
 from pbx_dialer.http import keys
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
 from pbx_dialer.storage import attempts as attempt_rows
@@ -127,6 +128,15 @@ async def resume(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     actions = await request.app[keys.campaigns_key].history(_id(request))
     return web.json_response({"actions": actions})
+
+
+async def why_not_dialing(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    dialer = request.app[keys.dialer_key]
+    reasons = await why.campaign_reasons(service.db, dialer, campaign, service.clock())
+    live = sum(1 for c in dialer.live.values() if c.campaign_id == campaign.id)
+    return web.json_response(why.as_json(reasons, live))
 
 
 async def list_attempts(request: web.Request) -> web.Response:
@@ -349,6 +359,37 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                 ),
                 "404": _NOT_FOUND,
             },
+        },
+    },
+}
+OPENAPI_PATHS["/api/campaigns/{id}/why"] = {
+    "parameters": [ID_PARAM],
+    "get": {
+        "summary": "Why the campaign is not placing calls right now",
+        "responses": {
+            "200": json_response(
+                "reasons",
+                {
+                    "type": "object",
+                    "required": ["placing_calls", "live_calls", "reasons"],
+                    "properties": {
+                        "placing_calls": {"type": "boolean"},
+                        "live_calls": {"type": "integer"},
+                        "reasons": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["code", "text"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "text": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            ),
+            "404": _NOT_FOUND,
         },
     },
 }

@@ -1,0 +1,100 @@
+"""Why a campaign is not dialing right now, in a supervisor's words.
+
+Built from what the dialer itself looks at before it places a call, so the answer is
+the dialer's real reason, not a guess. Each reason has a stable `code` for programs and
+a `text` for people.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pbx_dialer.campaigns.model import Campaign, CampaignStatus
+from pbx_dialer.dialing.engine import Dialer
+from pbx_dialer.storage.db import Database
+
+
+def _when(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def reason(code: str, text: str) -> dict[str, str]:
+    return {"code": code, "text": text}
+
+
+async def campaign_reasons(
+    db: Database, dialer: Dialer, campaign: Campaign, now: float
+) -> list[dict[str, str]]:
+    reasons: list[dict[str, str]] = []
+    settings = campaign.settings
+    status = campaign.status
+    if status is CampaignStatus.DRAFT:
+        missing = settings.missing_to_start()
+        text = "draft: not started yet"
+        reasons.append(
+            reason("draft", text + (f" (missing {', '.join(missing)})" if missing else ""))
+        )
+    elif status is CampaignStatus.PAUSED:
+        suspension = campaign.suspension
+        if suspension is not None:
+            until = f"until {_when(suspension.until)}" if suspension.until else "until resumed"
+            reasons.append(reason("suspended", f"suspended {until}"))
+        else:
+            last = await db.fetchone(
+                "SELECT actor, at, detail FROM campaign_actions WHERE campaign_id = ? "
+                "AND action IN ('pause', 'suspend') ORDER BY id DESC LIMIT 1",
+                (campaign.id,),
+            )
+            who = f" by {last['actor']} at {_when(last['at'])}" if last else ""
+            detail = f" ({last['detail']})" if last and last["detail"] else ""
+            reasons.append(reason("paused", f"paused{who}{detail}"))
+    elif status in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
+        reasons.append(reason(status.value, f"{status.value}: it will not dial again"))
+    pbx_name = settings.pbx or dialer.default_pbx
+    pbx = dialer.pbxs.get(pbx_name)
+    if pbx is None:
+        reasons.append(reason("pbx_unknown", f"no PBX named {pbx_name!r} is configured"))
+    elif not pbx.ready:
+        reasons.append(reason("pbx_down", pbx.describe()))
+    else:
+        agents = pbx.agents(settings.queue)
+        logged_in = [a for a in agents if a.status not in (0, 4, 5)]
+        if not logged_in:
+            reasons.append(
+                reason("no_agents", f"no agent is logged in to queue {settings.queue!r}")
+            )
+        elif not any(a.idle for a in agents):
+            paused = sum(1 for a in logged_in if a.paused)
+            reasons.append(
+                reason(
+                    "agents_busy",
+                    f"all {len(logged_in)} agents of queue {settings.queue!r} are busy"
+                    + (f" ({paused} paused)" if paused else ""),
+                )
+            )
+        held = dialer.held_until(pbx.name)
+        if held > now:
+            reasons.append(reason("pbx_refusing", f"{pbx.name} refused the last call; retrying"))
+    live = sum(1 for c in dialer.live.values() if c.campaign_id == campaign.id)
+    if live >= settings.max_lines:
+        reasons.append(reason("throttle", f"all {settings.max_lines} lines are in use"))
+    row = await db.fetchone(
+        "SELECT count(*) AS ready, sum(next_attempt_at <= ?) AS due, "
+        "min(CASE WHEN next_attempt_at > ? THEN next_attempt_at END) AS next_due "
+        "FROM records WHERE campaign_id = ? AND state = 'ready'",
+        (now, now, campaign.id),
+    )
+    ready, due_now, next_due = (
+        (row["ready"], row["due"] or 0, row["next_due"]) if row else (0, 0, None)
+    )
+    if ready == 0:
+        reasons.append(reason("no_records", "no record is left to dial"))
+    elif due_now == 0 and next_due is not None:
+        reasons.append(reason("retry_not_due", f"no record is due before {_when(next_due)}"))
+    return reasons
+
+
+def as_json(reasons: list[dict[str, str]], live_calls: int) -> dict[str, Any]:
+    """`placing_calls` is false when something stops new calls right now."""
+    return {"placing_calls": not reasons, "live_calls": live_calls, "reasons": reasons}
