@@ -6,9 +6,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pbx_dialer.http import campaigns, records, status
-from pbx_dialer.http import hour_codes
-from pbx_dialer.http import dnc, lists  # records: DNC and contact lists
+from pbx_dialer.http import (  # records: DNC and contact lists
+    campaigns,
+    dnc,
+    hour_codes,
+    lists,
+    live_feeds,
+    openapi,
+    records,
+    status,
+)
 
 
 def setup_routes(app: web.Application, static_dir: Path) -> None:
@@ -16,6 +23,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/ws", status.websocket, name="ws")
     app.router.add_get("/healthz", status.healthz, name="healthz")
     app.router.add_get("/api/status", status.snapshot, name="api-status")
+    app.router.add_get("/api/openapi.json", openapi.openapi_json, name="openapi")
     app.router.add_get("/api/campaigns", campaigns.list_campaigns)
     app.router.add_post("/api/campaigns", campaigns.create_campaign)
     app.router.add_get("/api/campaigns/{id:\\d+}", campaigns.get_campaign)
@@ -24,10 +32,16 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/campaigns/{id:\\d+}/suspend", campaigns.suspend)
     app.router.add_post("/api/campaigns/{id:\\d+}/resume", campaigns.resume)
     app.router.add_get("/api/campaigns/{id:\\d+}/history", campaigns.history)
+    app.router.add_get("/api/campaigns/{id:\\d+}/why", campaigns.why_not_dialing)
     app.router.add_post("/api/campaigns/{id:\\d+}/records", records.add_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
-    app.router.add_post("/api/campaigns/{id:\\d+}/{control:play|pause|stop}", campaigns.control)
+    for control in ("play", "pause", "stop"):
+        app.router.add_post(f"/api/campaigns/{{id:\\d+}}/{control}", campaigns.control)
+    # Live campaigns fed by a CRM (issue 3).
+    app.router.add_put("/api/campaigns/{id:\\d+}/feed", live_feeds.put_feed)
+    app.router.add_get("/api/campaigns/{id:\\d+}/feed", live_feeds.get_feed)
+    app.router.add_delete("/api/campaigns/{id:\\d+}/feed", live_feeds.delete_feed)
     # Records: DNC lists, contact lists, inventory, cancel (search is GET .../records).
     dnc.setup(app)
     app.router.add_get("/api/campaigns/{id:\\d+}/lists", lists.list_lists)
