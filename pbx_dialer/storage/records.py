@@ -163,14 +163,15 @@ async def mark_filtered(db: Database, record_id: int, reason: str) -> bool:
 async def inventory_counts(db: Database, campaign_id: int, now: float) -> list[StateCount]:
     """One grouped pass over the campaign's records, index-only on records_pick: groups
     follow the index order (state, list_enabled), so no sort is needed."""
+    edge1, edge2 = now + 15 * 60, now + 30 * 60
     rows = await db.fetchall(
         "SELECT state, list_enabled, count(*) AS total, "
-        "sum(attempts = 0 AND next_attempt_at <= :now) AS fresh_due, "
-        "sum(next_attempt_at <= :now) AS due_now, "
-        "sum(next_attempt_at > :now AND next_attempt_at <= :now + :edge1) AS due_0_15, "
-        "sum(next_attempt_at > :now + :edge1 AND next_attempt_at <= :now + :edge2) AS due_15_30 "
-        "FROM records WHERE campaign_id = :campaign GROUP BY state, list_enabled",
-        {"now": now, "edge1": 15 * 60, "edge2": 30 * 60, "campaign": campaign_id},
+        "sum(attempts = 0 AND next_attempt_at <= ?1) AS fresh_due, "
+        "sum(next_attempt_at <= ?1) AS due_now, "
+        "sum(next_attempt_at > ?1 AND next_attempt_at <= ?2) AS due_0_15, "
+        "sum(next_attempt_at > ?2 AND next_attempt_at <= ?3) AS due_15_30 "
+        "FROM records WHERE campaign_id = ?4 GROUP BY state, list_enabled",
+        (now, edge1, edge2, campaign_id),
     )
     return [
         StateCount(

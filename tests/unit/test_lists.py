@@ -85,16 +85,19 @@ async def test_list_errors_are_named(api: Client) -> None:
     assert (await flag.json())["fields"] == {"enabled": "must be true or false"}
     missing = await api.patch(f"{url}/999", json={"enabled": False})
     assert missing.status == 404
-    other = await api.patch(f"/api/campaigns/999/lists/1", json={"enabled": False})
+    other = await api.patch("/api/campaigns/999/lists/1", json={"enabled": False})
     assert other.status == 404
     wrong_list = await api.post(
-        f"/api/campaigns/{cid}/records", json={"records": [{"phone": "+12025550100"}], "list_id": 99}
+        f"/api/campaigns/{cid}/records",
+        json={"records": [{"phone": "+12025550100"}], "list_id": 99},
     )
     assert wrong_list.status == 422
     assert (await wrong_list.json())["fields"] == {"list_id": "no such list in this campaign"}
     lists = (await (await api.get(url)).json())["lists"]
     assert [x["name"] for x in lists] == ["A"]
-    assert (await api.post(url, data=b"{", headers={"Content-Type": "application/json"})).status == 400
+    assert (
+        await api.post(url, data=b"{", headers={"Content-Type": "application/json"})
+    ).status == 400
 
 
 async def test_pick_condition_skips_disabled_lists(tmp_path: Path) -> None:
@@ -112,7 +115,9 @@ async def test_pick_condition_skips_disabled_lists(tmp_path: Path) -> None:
             f"{record_rows.PICK_CONDITION} AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
         )
         assert [r[0] for r in await db.fetchall(pick, (cid, 2000.0))] == ["+12025550122"]
-        plan = " ".join(str(r[3]) for r in await db.fetchall("EXPLAIN QUERY PLAN " + pick, (cid, 2000.0)))
+        plan = " ".join(
+            str(r[3]) for r in await db.fetchall("EXPLAIN QUERY PLAN " + pick, (cid, 2000.0))
+        )
         assert "USING INDEX records_pick" in plan and "TEMP B-TREE" not in plan, plan
         await list_rows.update(db, cid, a.id, enabled=True)
         assert len(await db.fetchall(pick, (cid, 2000.0))) == 3
