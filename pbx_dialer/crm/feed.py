@@ -259,7 +259,7 @@ class FeedService:
             last_action_by_feed=await feed_rows.last_action(self.db, campaign_id)
             == (Control.PAUSE.value, ACTOR),
             agents_logged_in=agents,
-            has_ready=await record_rows.has_ready(self.db, campaign_id, now),
+            has_ready=await feed_rows.dialable_now(self.db, campaign_id, now),
             any_in_window=await self.window_check(campaign, now),
         )
         await self._apply(campaign_id, decide(situation))

@@ -122,8 +122,10 @@ def parse_page(body: bytes, default_region: str) -> Page:
 
 
 def normalize_phone(raw: Any, region: str) -> str:
-    if not isinstance(raw, str) or not _PHONE_CHARS.match(raw.strip()):
-        raise ValueError("phone must be a phone number (digits, optionally after +)")
+    if not isinstance(raw, str):
+        raise ValueError("phone must be a string")
+    if not _PHONE_CHARS.match(raw.strip()):
+        raise ValueError(f"phone {raw[:40]!r} is not a phone number (digits, optionally after +)")
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException:

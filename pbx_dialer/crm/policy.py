@@ -20,7 +20,7 @@ class PauseReason(enum.StrEnum):
 
 REASON_WORDS = {
     PauseReason.NO_AGENTS: "no agents logged in to its queue",
-    PauseReason.NO_RECORDS: "no new records from the CRM",
+    PauseReason.NO_RECORDS: "no new records to dial",
     PauseReason.OUTSIDE_WINDOW: "no record inside its calling window",
 }
 
@@ -33,7 +33,7 @@ class Situation:
     auto_paused: str  # live_feeds.auto_paused: "" or the PauseReason that paused it
     last_action_by_feed: bool  # the campaign's latest control action is the feed's own
     agents_logged_in: int | None  # None: the PBX is not connected, so unknown
-    has_ready: bool  # a record is ready to dial now
+    has_ready: bool  # a record is ready to dial now (new, or a retry that is due)
     # None until calling windows exist (pbx_dialer/campaigns/hours.py): never pauses.
     any_in_window: bool | None = None
 

@@ -325,6 +325,17 @@ async def set_auto_paused(db: Database, campaign_id: int, reason: str) -> None:
         )
 
 
+async def dialable_now(db: Database, campaign_id: int, now: float) -> bool:
+    """A record the dialer could take now: ready, due, and in an enabled list."""
+    row = await db.fetchone(
+        "SELECT 1 FROM records r LEFT JOIN contact_lists l ON l.id = r.list_id "
+        "WHERE r.campaign_id = ? AND r.state = 'ready' AND r.next_attempt_at <= ? "
+        "AND (l.id IS NULL OR l.enabled = 1) LIMIT 1",
+        (campaign_id, now),
+    )
+    return row is not None
+
+
 async def last_action(db: Database, campaign_id: int) -> tuple[str, str] | None:
     """The campaign's latest control action and who did it."""
     row = await db.fetchone(
