@@ -132,8 +132,9 @@ async def check_hour_code(request: web.Request) -> web.Response:
     stored = await _stored(request)
     query = request.query
     at = _parse_at(query.get("at"), _now(request))
-    zone = query.get("zone")
-    phone = query.get("phone")
+    # An empty parameter is an absent one (a form left blank).
+    zone = query.get("zone") or None
+    phone = query.get("phone") or None
     errors: dict[str, str] = {}
     if zone is not None and not valid_zone(zone):
         errors["zone"] = "unknown IANA time zone (e.g. America/New_York)"
@@ -208,7 +209,7 @@ _ERROR = {
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-_HHMM = {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "example": "09:00"}
+_HHMM = {"type": "string", "pattern": r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$", "example": "09:00"}
 _DAY = {
     "type": "array",
     "maxItems": hours.MAX_WINDOWS_PER_DAY,
@@ -359,7 +360,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                     "name": "phone",
                     "in": "query",
                     "description": "E.164 number: its zone, or the unknown-zone fallback.",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _E164_RE.pattern},
                 },
                 {
                     "name": "role",
