@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pbx_dialer.ami.client import AmiNotConnected
 from pbx_dialer.ami.pbx import OriginateRefused, Pbx
@@ -26,12 +27,15 @@ from pbx_dialer.calls import (
     CallQueued,
     PbxEvent,
 )
+from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing import DispatchLimit, PacingPolicy, PacingSnapshot, policy_for
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
+from pbx_dialer.storage import dnc as dnc_rows
+from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage.db import Database
 
@@ -62,6 +66,8 @@ class LiveCall:
         }
 
 
+# How long the list of time zones among a campaign's ready records is reused.
+ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
 COUNTS_INTERVAL_S = 0.5
 
@@ -93,6 +99,7 @@ class Dialer:
         self._hold_until: dict[str, float] = {}
         self._counts_due: set[int] = set()
         self._limits: dict[int, DispatchLimit] = {}
+        self._zones: dict[int, tuple[float, list[str | None]]] = {}
         self.refusal_hold_s = 2.0
 
     @property
@@ -238,12 +245,14 @@ class Dialer:
                 await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
             self._wake.clear()
             try:
-                for campaign in await campaign_rows.list_with_status(
-                    self.db, CampaignStatus.ACTIVE
-                ):
-                    await self._dial_campaign(campaign)
+                await self.dial_once()
             except Exception:
                 log.exception("dial loop pass failed")
+
+    async def dial_once(self) -> None:
+        """One pass over the active campaigns: what the loop does at each wake-up."""
+        for campaign in await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE):
+            await self._dial_campaign(campaign)
 
     def _policy(self, campaign: Campaign) -> PacingPolicy:
         mode = campaign.settings.dial_mode
@@ -295,7 +304,12 @@ class Dialer:
             return
         now = self.clock()
         idle = not any(c.campaign_id == campaign.id for c in self.live.values())
-        if idle and not await record_rows.has_ready(self.db, campaign.id, now):
+        # A live campaign is never done: its CRM may send more records at any time.
+        if (
+            idle
+            and not campaign.live
+            and not await record_rows.has_ready(self.db, campaign.id, now)
+        ):
             await self._complete(campaign)
             return
         policy = self._policy(campaign)
@@ -304,7 +318,10 @@ class Dialer:
         wanted = limit.allowed(now, wanted)
         if wanted <= 0:
             return
-        taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now)
+        centre_open, zones = await self.calling_hours(campaign, now)
+        if not centre_open:
+            return
+        taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now, zones)
         limit.record(now, len(taken))
         if taken:
             self._counts_due.add(campaign.id)
@@ -319,10 +336,50 @@ class Dialer:
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
 
+    async def calling_hours(
+        self, campaign: Campaign, now: float
+    ) -> tuple[bool, attempt_rows.ZoneFilter | None]:
+        """Whether the call centre is open, and which records' local time allows a call
+        (None: the campaign has no consumer hour code, every record may be called)."""
+        settings = campaign.settings
+        ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
+        if not ids:
+            return True, None
+        codes = await hour_code_rows.get_many(self.db, ids)
+        moment = datetime.fromtimestamp(now, UTC)
+        centre = codes.get(settings.cc_hour_code_id or 0)
+        if centre is not None and not hours.is_open(centre, moment):
+            return False, None
+        consumer = codes.get(settings.consumer_hour_code_id or 0)
+        if consumer is None:
+            return True, None
+        zones = await self._ready_zones(campaign.id, now)
+        open_zones = frozenset(hours.open_zones(consumer, zones, moment))
+
+        def unknown_ok(phone: str) -> bool:
+            return hours.fallback_open(consumer, moment, timezones.candidate_zones(phone))
+
+        return True, attempt_rows.ZoneFilter(open_zones, unknown_ok if None in zones else None)
+
+    async def _ready_zones(self, campaign_id: int, now: float) -> list[str | None]:
+        # The zones of a campaign change only with imports: looked up twice a minute.
+        cached = self._zones.get(campaign_id)
+        if cached is None or cached[0] < now:
+            cached = (now + ZONES_TTL_S, await attempt_rows.ready_zones(self.db, campaign_id))
+            self._zones[campaign_id] = cached
+        return cached[1]
+
     async def _place(
         self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
     ) -> None:
         settings = campaign.settings
+        if await dnc_rows.is_blocked(self.db, campaign.id, attempt.phone):
+            # Added to a DNC list since it was imported: checked again right before the dial.
+            self.live.pop(attempt.id, None)
+            await attempt_rows.filter_unsent(self.db, attempt, "DNC")
+            self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
+            self._counts_due.add(campaign.id)
+            return
         try:
             await pbx.place_call(
                 attempt_id=attempt.id,

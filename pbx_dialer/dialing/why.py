@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus
 from pbx_dialer.dialing.engine import Dialer
+from pbx_dialer.storage import dnc as dnc_rows
+from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage.db import Database
 
 
@@ -76,6 +79,13 @@ async def campaign_reasons(
         held = dialer.held_until(pbx.name)
         if held > now:
             reasons.append(reason("pbx_refusing", f"{pbx.name} refused the last call; retrying"))
+    if settings.cc_hour_code_id:
+        codes = await hour_code_rows.get_many(db, {settings.cc_hour_code_id})
+        centre = codes.get(settings.cc_hour_code_id)
+        if centre is not None:
+            verdict = hours.check(centre, datetime.fromtimestamp(now, UTC), role="call_centre")
+            if not verdict.open:
+                reasons.append(reason("call_centre_closed", verdict.reason))
     live = sum(1 for c in dialer.live.values() if c.campaign_id == campaign.id)
     if live >= settings.max_lines:
         reasons.append(reason("throttle", f"all {settings.max_lines} lines are in use"))
@@ -98,3 +108,72 @@ async def campaign_reasons(
 def as_json(reasons: list[dict[str, str]], live_calls: int) -> dict[str, Any]:
     """`placing_calls` is false when something stops new calls right now."""
     return {"placing_calls": not reasons, "live_calls": live_calls, "reasons": reasons}
+
+
+async def record_reasons(
+    db: Database, dialer: Dialer, campaign: Campaign, record_id: int, now: float
+) -> list[dict[str, str]] | None:
+    """Why this record is not being dialed now (empty: it is, or it is next in line).
+    None when the campaign has no such record."""
+    row = await db.fetchone(
+        "SELECT r.*, l.name AS list_name FROM records r "
+        "LEFT JOIN contact_lists l ON l.id = r.list_id WHERE r.id = ? AND r.campaign_id = ?",
+        (record_id, campaign.id),
+    )
+    if row is None:
+        return None
+    state = row["state"]
+    if state == "in_progress":
+        return []
+    if state == "handled":
+        return [reason("handled", "handled: no more attempts needed")]
+    if state == "max_calls":
+        return [
+            reason(
+                "attempts_exhausted",
+                f"attempts exhausted ({row['attempts']} made, last result {row['last_result']})",
+            )
+        ]
+    if state == "filtered":
+        return [reason("filtered", f"filtered ({row['reason'] or 'not callable'})")]
+    if state == "cancelled":
+        return [reason("cancelled", f"cancelled ({row['reason'] or 'by a supervisor'})")]
+    reasons: list[dict[str, str]] = []
+    if not row["list_enabled"]:
+        reasons.append(reason("list_disabled", f"its list {row['list_name']!r} is disabled"))
+    if await dnc_rows.is_blocked(db, campaign.id, row["phone"]):
+        reasons.append(reason("dnc", f"{row['phone']} is on a do-not-call list"))
+    if row["next_attempt_at"] > now:
+        reasons.append(
+            reason("retry_not_due", f"next attempt not due until {_when(row['next_attempt_at'])}")
+        )
+    reasons.extend(await _hours_reasons(db, campaign, row["timezone"], row["phone"], now))
+    for item in await campaign_reasons(db, dialer, campaign, now):
+        if item["code"] not in ("no_records", "retry_not_due"):
+            reasons.append(item)
+    return reasons
+
+
+async def _hours_reasons(
+    db: Database, campaign: Campaign, zone: str | None, phone: str, now: float
+) -> list[dict[str, str]]:
+    settings = campaign.settings
+    ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
+    if not ids:
+        return []
+    codes = await hour_code_rows.get_many(db, ids)
+    moment = datetime.fromtimestamp(now, UTC)
+    found = []
+    consumer = codes.get(settings.consumer_hour_code_id or 0)
+    if consumer is not None:
+        verdict = hours.check(
+            consumer, moment, zone=zone, candidates=timezones.candidate_zones(phone)
+        )
+        if not verdict.open:
+            found.append(reason("consumer_hours", verdict.reason))
+    centre = codes.get(settings.cc_hour_code_id or 0)
+    if centre is not None:
+        verdict = hours.check(centre, moment, role="call_centre")
+        if not verdict.open:
+            found.append(reason("call_centre_closed", verdict.reason))
+    return found

@@ -139,6 +139,17 @@ async def why_not_dialing(request: web.Request) -> web.Response:
     return web.json_response(why.as_json(reasons, live))
 
 
+async def why_record_not_dialed(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    dialer = request.app[keys.dialer_key]
+    record_id = _id(request, "record_id")
+    reasons = await why.record_reasons(service.db, dialer, campaign, record_id, service.clock())
+    if reasons is None:
+        raise web.HTTPNotFound(reason=f"campaign {campaign.id} has no record {record_id}")
+    return web.json_response({"record_id": record_id, **why.as_json(reasons, 0)})
+
+
 async def list_attempts(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     campaign = await service.get(_id(request))
@@ -390,6 +401,24 @@ OPENAPI_PATHS["/api/campaigns/{id}/why"] = {
                 },
             ),
             "404": _NOT_FOUND,
+        },
+    },
+}
+OPENAPI_PATHS["/api/campaigns/{id}/records/{record_id}/why"] = {
+    "parameters": [
+        ID_PARAM,
+        {
+            "name": "record_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ],
+    "get": {
+        "summary": "Why this record is not being dialed now",
+        "responses": {
+            "200": OPENAPI_PATHS["/api/campaigns/{id}/why"]["get"]["responses"]["200"],
+            "404": error_response("no such campaign or record"),
         },
     },
 }

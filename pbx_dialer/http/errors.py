@@ -29,7 +29,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
-            return json_error(exc.status, exc.reason)
+            response = json_error(exc.status, exc.reason)
+            if "Allow" in exc.headers:  # 405 says which methods there are
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         raise
     except ValidationError as exc:
         return json_error(422, "invalid campaign settings", exc.errors)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from pbx_dialer.ami.pbx import Pbx
-from pbx_dialer.campaigns.model import Campaign, ValidationError
+from pbx_dialer.campaigns.model import ValidationError
 from pbx_dialer.campaigns.service import CampaignNotFound
 from pbx_dialer.crm.feed import FeedNotFound, FeedService
 from pbx_dialer.crm.settings import (
@@ -38,15 +38,6 @@ async def live_feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         on_records=dialer.wake,
         check_s=min(1.0, app[keys.settings_key].dialer.tick_seconds * 2),
     )
-    # TEMPORARY bridge until the dial loop asks `feeds.holds_open` itself (see the
-    # hand-over note): a live campaign out of records must pause, not complete.
-    complete = dialer._complete
-
-    async def complete_unless_live(campaign: Campaign) -> None:
-        if not await feeds.holds_open(campaign.id):
-            await complete(campaign)
-
-    setattr(dialer, "_complete", complete_unless_live)  # noqa: B010
     app[feeds_key] = feeds
     await feeds.start()
     yield

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import aiosqlite
 
 from pbx_dialer.calls import CallEnded
 from pbx_dialer.storage.db import Database
@@ -31,30 +34,78 @@ def channel_id_for(attempt_id: int) -> str:
     return f"pbxd-{attempt_id}-{secrets.token_hex(4)}"
 
 
+@dataclass(frozen=True)
+class ZoneFilter:
+    """Which records' local time lets them be called now (the consumer hours): those in
+    `open_zones`, and those of unknown zone for which `unknown_ok(phone)` says yes."""
+
+    open_zones: frozenset[str]
+    unknown_ok: Callable[[str], bool] | None = None
+
+
+_PICK = (
+    "SELECT id, phone, next_attempt_at FROM records WHERE campaign_id = ? AND state = 'ready' "
+    "AND list_enabled = 1"
+)
+
+
+async def _candidates(
+    conn: aiosqlite.Connection, campaign_id: int, limit: int, now: float, zones: ZoneFilter | None
+) -> list[tuple[int, str]]:
+    if zones is None:
+        sql = f"{_PICK} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+        async with conn.execute(sql, (campaign_id, now, limit)) as cursor:
+            return [(r["id"], r["phone"]) for r in await cursor.fetchall()]
+    found: list[tuple[float, int, str]] = []
+    for zone in sorted(zones.open_zones):
+        sql = (
+            f"{_PICK} AND timezone = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?"
+        )
+        async with conn.execute(sql, (campaign_id, zone, now, limit)) as cursor:
+            found.extend(
+                (r["next_attempt_at"], r["id"], r["phone"]) for r in await cursor.fetchall()
+            )
+    if zones.unknown_ok is not None:
+        # Unknown zone: the fallback is per number, so look at a few more than needed.
+        sql = (
+            f"{_PICK} AND timezone IS NULL AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?"
+        )
+        async with conn.execute(sql, (campaign_id, now, limit * 4)) as cursor:
+            found.extend(
+                (r["next_attempt_at"], r["id"], r["phone"])
+                for r in await cursor.fetchall()
+                if zones.unknown_ok(r["phone"])
+            )
+    found.sort()
+    return [(record_id, phone) for _, record_id, phone in found[:limit]]
+
+
 async def take_records(
-    db: Database, campaign_id: int, pbx: str, limit: int, now: float
+    db: Database,
+    campaign_id: int,
+    pbx: str,
+    limit: int,
+    now: float,
+    zones: ZoneFilter | None = None,
 ) -> list[PlacedAttempt]:
-    """Pick up to `limit` ready records, mark them in progress and create their
-    attempts, all in one transaction."""
+    """Pick up to `limit` records that are due, in enabled lists and (with `zones`) inside
+    their consumer hours; mark them in progress and create their attempts, all in one
+    transaction."""
     if limit <= 0:
         return []
     placed: list[PlacedAttempt] = []
     async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id, phone FROM records WHERE campaign_id = ? AND state = 'ready' "
-            "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-            (campaign_id, now, limit),
-        ) as cursor:
-            rows = list(await cursor.fetchall())
-        for row in rows:
+        for record_id, phone in await _candidates(conn, campaign_id, limit, now, zones):
             await conn.execute(
                 "UPDATE records SET state = 'in_progress', attempts = attempts + 1 WHERE id = ?",
-                (row["id"],),
+                (record_id,),
             )
             cursor = await conn.execute(
                 "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, placed_at) "
                 "VALUES (?, ?, ?, '', ?, ?)",
-                (campaign_id, row["id"], pbx, row["phone"], now),
+                (campaign_id, record_id, pbx, phone, now),
             )
             attempt_id = cursor.lastrowid
             assert attempt_id is not None
@@ -62,10 +113,30 @@ async def take_records(
             await conn.execute(
                 "UPDATE attempts SET channel_id = ? WHERE id = ?", (channel_id, attempt_id)
             )
-            placed.append(
-                PlacedAttempt(attempt_id, campaign_id, row["id"], channel_id, row["phone"])
-            )
+            placed.append(PlacedAttempt(attempt_id, campaign_id, record_id, channel_id, phone))
     return placed
+
+
+async def ready_zones(db: Database, campaign_id: int) -> list[str | None]:
+    """The time zones of a campaign's ready records (None: unknown zone)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT timezone FROM records WHERE campaign_id = ? AND state = 'ready' "
+        "AND list_enabled = 1",
+        (campaign_id,),
+    )
+    return [r["timezone"] for r in rows]
+
+
+async def filter_unsent(db: Database, attempt: PlacedAttempt, reason: str) -> None:
+    """Right before the dial the record turned out not callable (DNC): no call is made,
+    the attempt is undone and the record is filtered with the reason."""
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
+        await conn.execute(
+            "UPDATE records SET state = 'filtered', reason = ?, attempts = attempts - 1 "
+            "WHERE id = ?",
+            (reason, attempt.record_id),
+        )
 
 
 async def forget_unsent(db: Database, attempt: PlacedAttempt) -> None:
