@@ -33,6 +33,9 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/campaigns/{id:\\d+}/resume", campaigns.resume)
     app.router.add_get("/api/campaigns/{id:\\d+}/history", campaigns.history)
     app.router.add_get("/api/campaigns/{id:\\d+}/why", campaigns.why_not_dialing)
+    app.router.add_get(
+        "/api/campaigns/{id:\\d+}/records/{record_id:\\d+}/why", campaigns.why_record_not_dialed
+    )
     app.router.add_post("/api/campaigns/{id:\\d+}/records", records.add_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
