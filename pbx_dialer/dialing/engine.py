@@ -361,6 +361,11 @@ class Dialer:
 
         return True, attempt_rows.ZoneFilter(open_zones, unknown_ok if None in zones else None)
 
+    async def any_in_calling_window(self, campaign: Campaign, now: float) -> bool:
+        """Whether some record of the campaign may be called now, calling hours included."""
+        centre_open, zones = await self.calling_hours(campaign, now)
+        return centre_open and await attempt_rows.any_callable(self.db, campaign.id, now, zones)
+
     async def _ready_zones(self, campaign_id: int, now: float) -> list[str | None]:
         # The zones of a campaign change only with imports: looked up twice a minute.
         cached = self._zones.get(campaign_id)

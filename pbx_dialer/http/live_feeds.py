@@ -37,6 +37,8 @@ async def live_feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.clock_key],
         on_records=dialer.wake,
         check_s=min(1.0, app[keys.settings_key].dialer.tick_seconds * 2),
+        # The third reason to pause by itself: no record inside its calling window.
+        window_check=dialer.any_in_calling_window,
     )
     app[feeds_key] = feeds
     await feeds.start()

@@ -117,6 +117,13 @@ async def take_records(
     return placed
 
 
+async def any_callable(
+    db: Database, campaign_id: int, now: float, zones: ZoneFilter | None
+) -> bool:
+    """Whether at least one record could be picked now (due, list enabled, in hours)."""
+    return bool(await _candidates(db.conn, campaign_id, 1, now, zones))
+
+
 async def ready_zones(db: Database, campaign_id: int) -> list[str | None]:
     """The time zones of a campaign's ready records (None: unknown zone)."""
     rows = await db.fetchall(

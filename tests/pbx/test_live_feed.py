@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,43 @@ async def test_feed_api_validation_and_delete(dialer: Client, crm: Crm) -> None:
     assert (await dialer.delete(url)).status == 404
     assert (await dialer.get(url)).status == 404
     assert len(await _records(dialer, campaign_id)) == 1  # its records stay
+
+
+async def test_pauses_when_no_record_is_inside_its_calling_window(
+    dialer: Client, sim: Simulator, crm: Crm
+) -> None:
+    """The consumer hours are open one hour a day, twelve hours from now: the CRM's
+    records (all in UTC) cannot be called, so the feed pauses the campaign for that."""
+    start = (datetime.now(UTC).hour + 12) % 24
+    window = [f"{start:02d}:00", f"{start + 1:02d}:00" if start < 23 else "24:00"]
+    code = await dialer.post(
+        "/api/hour-codes",
+        json={
+            "name": "One hour",
+            "timezone": "UTC",
+            "weekly": {d: [window] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        },
+    )
+    assert code.status == 201, await code.text()
+    campaign_id = await _campaign(dialer)
+    edited = await dialer.patch(
+        f"/api/campaigns/{campaign_id}", json={"consumer_hour_code_id": (await code.json())["id"]}
+    )
+    assert edited.status == 200
+    await sim.add_agent("sales", 7001)
+    crm.add(2, timezone="UTC")
+    put = await dialer.put(
+        f"/api/campaigns/{campaign_id}/feed", json={"url": crm.url, "poll_s": 0.2}
+    )
+    assert put.status == 201
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def paused_outside_window() -> bool:
+        feed = await _feed(dialer, campaign_id)
+        return (
+            await _status(dialer, campaign_id) == "paused"
+            and feed["auto_paused"] == "outside-window"
+        )
+
+    await eventually(paused_outside_window, timeout=10)
+    assert all(r["attempts"] == 0 for r in await _records(dialer, campaign_id))
