@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -123,3 +124,16 @@ async def api(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Appli
         yield client
     finally:
         await client.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which real Asterisk and browser this run uses (and fail early without them)."""
+    from pbx_dialer.testing.asterisk import AsteriskUnavailable, ensure_asterisk
+
+    try:
+        installation = ensure_asterisk()
+    except AsteriskUnavailable as exc:
+        return [f"asterisk: UNAVAILABLE ({exc}); every test that needs it will fail"]
+    where = "system" if installation.root is None else f"chroot {installation.root}"
+    chromium = shutil.which("chromium") or "NOT FOUND"
+    return [f"asterisk: {installation.version} ({where})", f"chromium: {chromium}", f"CI: {IN_CI}"]
