@@ -34,3 +34,18 @@ def to_like(pattern: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def like_prefix(like: str) -> str:
+    """The literal text every match of a LIKE pattern (from to_like) starts with: lets a
+    search on an indexed column read only that range."""
+    out: list[str] = []
+    chars = iter(like)
+    for char in chars:
+        if char == ESCAPE:
+            out.append(next(chars, ""))
+        elif char in ("_", "%"):
+            break
+        else:
+            out.append(char)
+    return "".join(out)

@@ -67,14 +67,15 @@ async def add_many(
 async def _filter_records(conn: aiosqlite.Connection, campaign_id: int, phones: list[str]) -> int:
     marks = ", ".join("?" for _ in phones)
     # The campaign IN list lets SQLite probe records_phone (campaign_id, phone) per
-    # campaign and number instead of scanning every record.
+    # campaign and number; `+state` keeps it from scanning a campaign's ready records
+    # through the pick index instead (900 ms instead of 10 ms per 1000 numbers at 1M).
     if campaign_id == GLOBAL:
         scope, params = "campaign_id IN (SELECT id FROM campaigns)", []
     else:
         scope, params = "campaign_id = ?", [campaign_id]
     cursor = await conn.execute(
         "UPDATE records SET state = 'filtered', reason = 'DNC' "
-        f"WHERE {scope} AND phone IN ({marks}) AND state = 'ready'",
+        f"WHERE {scope} AND phone IN ({marks}) AND +state = 'ready'",
         [*params, *phones],
     )
     return cursor.rowcount

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbx_dialer.records.inventory import StateCount
+from pbx_dialer.records.search import like_prefix
 from pbx_dialer.storage import lists as list_rows
 from pbx_dialer.storage.db import Database
 
@@ -221,6 +222,12 @@ class RecordFilter:
         if self.list_id is not None:
             parts.append("list_id = ?")
             params.append(self.list_id)
+        if self.phone is not None and like_prefix(self.phone):
+            # Numbers are digits: the case-blind LIKE and a byte range agree, and the
+            # range reads only records_phone's matching part.
+            prefix = like_prefix(self.phone)
+            parts.append("phone >= ? AND phone < ?")
+            params.extend([prefix, prefix + "\U0010ffff"])
         for column in ("name", "phone", "external_id"):
             pattern = getattr(self, column)
             if pattern is not None:

@@ -127,3 +127,21 @@ async def test_pick_condition_skips_disabled_lists(tmp_path: Path) -> None:
         assert await record_rows.has_ready(db, cid, 2000.0)
     finally:
         await db.close()
+
+
+async def test_flag_copy_runs_in_batches_and_setting_it_again_repairs(tmp_path: Path) -> None:
+    db, cid = await open_db(tmp_path)
+    try:
+        lst = await list_rows.create(db, cid, "Big", "csv", 1.0)
+        new = [record_rows.NewRecord(f"+1202555{n:04d}") for n in range(7)]
+        await record_rows.add_many(db, cid, new, 1.0, lst.id)
+        await list_rows._copy_flag(db, lst.id, False, batch=2)
+        flags = "SELECT list_enabled, count(*) FROM records GROUP BY 1"
+        assert [tuple(r) for r in await db.fetchall(flags)] == [(0, 7)]
+        # A copy a crash cut short: the list says disabled, some of its records do not.
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE records SET list_enabled = 1 WHERE id % 2 = 0")
+        await list_rows.update(db, cid, lst.id, enabled=False)
+        assert [tuple(r) for r in await db.fetchall(flags)] == [(0, 7)]
+    finally:
+        await db.close()

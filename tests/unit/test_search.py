@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from pbx_dialer.records.search import BadPattern, to_like
+from pbx_dialer.records.search import BadPattern, like_prefix, to_like
 from tests.unit.test_lists import add, new_campaign
 
 Client = TestClient[web.Request, web.Application]
@@ -19,6 +19,13 @@ def test_to_like_translates_wildcards_and_escapes_like_characters() -> None:
     assert to_like("100%") == "100\\%"
     assert to_like("a_b") == "a\\_b"
     assert to_like("a\\b") == "a\\\\b"
+
+
+def test_like_prefix_is_the_literal_start() -> None:
+    assert like_prefix(to_like("+1202*")) == "+1202"
+    assert like_prefix(to_like("+1?02")) == "+1"
+    assert like_prefix(to_like("a_b%c\\d")) == "a_b%c\\d"
+    assert like_prefix(to_like("*1")) == ""
 
 
 @pytest.mark.parametrize(
