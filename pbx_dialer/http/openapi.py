@@ -18,6 +18,7 @@ from pbx_dialer import __version__
 _MODULES = (
     "pbx_dialer.http.status",
     "pbx_dialer.http.campaigns",
+    "pbx_dialer.http.attempts",
     "pbx_dialer.http.records",
     "pbx_dialer.http.lists",
     "pbx_dialer.http.dnc",

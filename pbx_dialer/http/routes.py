@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from pbx_dialer.http import (  # records: DNC and contact lists
+    attempts,
     campaigns,
     dnc,
     hour_codes,
@@ -39,6 +40,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/campaigns/{id:\\d+}/records", records.add_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
+    app.router.add_post("/api/attempts/{id:\\d+}/classify", attempts.classify)
     for control in ("play", "pause", "stop"):
         app.router.add_post(f"/api/campaigns/{{id:\\d+}}/{control}", campaigns.control)
     # Live campaigns fed by a CRM (issue 3).

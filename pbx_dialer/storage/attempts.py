@@ -7,7 +7,6 @@ row that exists is reconciled with Asterisk, never re-sent.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,9 @@ from typing import Any
 import aiosqlite
 
 from pbx_dialer.calls import CallEnded
+from pbx_dialer.campaigns.model import CampaignSettings
+from pbx_dialer.dialing import outcomes
+from pbx_dialer.storage.campaigns import campaign_from_row
 from pbx_dialer.storage.db import Database
 
 
@@ -168,11 +170,14 @@ async def mark(db: Database, attempt_id: int, state: str, **values: Any) -> None
 
 
 async def finish(db: Database, ended: CallEnded) -> tuple[int, str] | None:
-    """Store the attempt's outcome and settle its record. Returns the campaign id and the
-    number, or None if the attempt was already ended (a second report is ignored)."""
+    """Store the attempt's outcome and settle its record: the agent's classification if
+    one was given during the call, else the technical result's default classification
+    and retry rule. Returns the campaign id and the number, or None if the attempt was
+    already ended (a second report is ignored)."""
     async with db.transaction() as conn:
         async with conn.execute(
-            "SELECT campaign_id, record_id, phone FROM attempts WHERE id = ? AND state != 'ended'",
+            "SELECT campaign_id, record_id, phone, classification, classified_by, callback_at, "
+            "callback_agent FROM attempts WHERE id = ? AND state != 'ended'",
             (ended.attempt_id,),
         ) as cursor:
             row = await cursor.fetchone()
@@ -195,33 +200,115 @@ async def finish(db: Database, ended: CallEnded) -> tuple[int, str] | None:
                 ended.attempt_id,
             ),
         )
-        async with conn.execute(
-            "SELECT r.attempts, c.max_attempts, c.retry_rules FROM records r "
-            "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?",
-            (row["record_id"],),
-        ) as cursor:
-            rules_row = await cursor.fetchone()
-        state, due = _next_for_record(ended, rules_row)
+        settings, attempts = await _settings_and_attempts(conn, row["record_id"])
+        if row["classified_by"]:
+            outcome = outcomes.by_agent(
+                settings, attempts, row["classification"], ended.at,
+                row["callback_at"], row["callback_agent"],
+            )  # fmt: skip
+        else:
+            outcome = outcomes.at_call_end(settings, attempts, ended.result, ended.at)
+            await conn.execute(
+                "UPDATE attempts SET classification = ? WHERE id = ?",
+                (outcome.classification, ended.attempt_id),
+            )
+        await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, ended.at)
         await conn.execute(
-            "UPDATE records SET state = ?, last_result = ?, next_attempt_at = ?, "
-            "handled_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END WHERE id = ?",
-            (state, ended.result, due, state, ended.at, row["record_id"]),
+            "UPDATE records SET last_result = ? WHERE id = ?", (ended.result, row["record_id"])
         )
         return int(row["campaign_id"]), str(row["phone"])
 
 
-def _next_for_record(ended: CallEnded, row: Any) -> tuple[str, float]:
-    """Handled, tried again after the result's retry delay, or out of attempts.
-    (The agent's classification, when there is one, overrides this: issue of the engine.)"""
-    if ended.result == "SUCCESS" or row is None:
-        return "handled", 0.0
-    rule = json.loads(row["retry_rules"]).get(ended.result)
-    if rule is None:
-        return "max_calls", 0.0
-    allowed = min(int(rule.get("max_attempts", 1)), int(row["max_attempts"]))
-    if int(row["attempts"]) >= allowed:
-        return "max_calls", 0.0
-    return "ready", ended.at + float(rule.get("delay_s", 0))
+async def _settings_and_attempts(
+    conn: aiosqlite.Connection, record_id: int
+) -> tuple[CampaignSettings, int]:
+    async with conn.execute(
+        "SELECT c.*, r.attempts AS record_attempts FROM records r "
+        "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?",
+        (record_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return campaign_from_row(row).settings, int(row["record_attempts"])
+
+
+async def _apply(
+    conn: aiosqlite.Connection,
+    record_id: int,
+    campaign_id: int,
+    phone: str,
+    outcome: outcomes.RecordOutcome,
+    now: float,
+) -> None:
+    await conn.execute(
+        "UPDATE records SET state = ?, next_attempt_at = ?, classification = ?, reason = ?, "
+        "callback_agent = ?, handled_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END "
+        "WHERE id = ?",
+        (
+            outcome.state,
+            outcome.next_attempt_at,
+            outcome.classification,
+            outcome.reason,
+            outcome.callback_agent,
+            outcome.state,
+            now,
+            record_id,
+        ),
+    )
+    if outcome.add_to_dnc:
+        await conn.execute(
+            "INSERT OR IGNORE INTO dnc (campaign_id, phone, source, added_at) "
+            "VALUES (?, ?, 'agent', ?)",
+            (campaign_id, phone, now),
+        )
+
+
+class NotClassifiable(ValueError):
+    """The attempt cannot take a classification now (unknown, not answered, superseded)."""
+
+
+async def classify(
+    db: Database,
+    attempt_id: int,
+    code: str,
+    agent: str,
+    now: float,
+    callback_at: float | None = None,
+    callback_agent: str | None = None,
+) -> dict[str, Any]:
+    """The agent's classification of a call, during or after it. A call still connected
+    keeps it until it ends; an ended one settles its record at once."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT a.*, (SELECT max(id) FROM attempts WHERE record_id = a.record_id) AS latest "
+            "FROM attempts a WHERE a.id = ?",
+            (attempt_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise LookupError(f"no attempt {attempt_id}")
+        if row["state"] in ("placed", "answered", "queued"):
+            raise NotClassifiable(f"attempt {attempt_id} has not reached an agent")
+        if row["state"] == "ended" and row["connected_at"] is None:
+            raise NotClassifiable(f"attempt {attempt_id} never reached an agent")
+        if row["latest"] != attempt_id:
+            raise NotClassifiable(f"the record has been dialed again since attempt {attempt_id}")
+        settings, attempts = await _settings_and_attempts(conn, row["record_id"])
+        # Validates the code and the callback, whatever the call's state.
+        outcome = outcomes.by_agent(settings, attempts, code, now, callback_at, callback_agent)
+        await conn.execute(
+            "UPDATE attempts SET classification = ?, classified_by = ?, classified_at = ?, "
+            "callback_at = ?, callback_agent = ? WHERE id = ?",
+            (code, agent, now, callback_at, callback_agent, attempt_id),
+        )
+        if row["state"] == "ended":
+            await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, now)
+    return {
+        "attempt_id": attempt_id,
+        "classification": code,
+        "record_state": outcome.state if row["state"] == "ended" else "in_progress",
+        "next_attempt_at": outcome.next_attempt_at or None,
+    }
 
 
 async def unfinished(db: Database, pbx: str) -> list[PlacedAttempt]:

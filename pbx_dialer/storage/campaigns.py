@@ -32,7 +32,7 @@ def _from_column(name: str, value: Any) -> Any:
     return value
 
 
-def _campaign(row: aiosqlite.Row) -> Campaign:
+def campaign_from_row(row: aiosqlite.Row) -> Campaign:
     suspension = None
     if row["suspended"]:
         suspension = Suspension(
@@ -118,16 +118,16 @@ async def update_settings(
 
 async def get(db: Database, campaign_id: int) -> Campaign | None:
     row = await db.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
-    return _campaign(row) if row is not None else None
+    return campaign_from_row(row) if row is not None else None
 
 
 async def list_all(db: Database) -> list[Campaign]:
-    return [_campaign(r) for r in await db.fetchall("SELECT * FROM campaigns ORDER BY id")]
+    return [campaign_from_row(r) for r in await db.fetchall("SELECT * FROM campaigns ORDER BY id")]
 
 
 async def list_with_status(db: Database, status: CampaignStatus) -> list[Campaign]:
     rows = await db.fetchall("SELECT * FROM campaigns WHERE status = ? ORDER BY id", (status,))
-    return [_campaign(r) for r in rows]
+    return [campaign_from_row(r) for r in rows]
 
 
 async def list_scheduled(db: Database) -> list[Campaign]:
@@ -137,7 +137,7 @@ async def list_scheduled(db: Database) -> list[Campaign]:
         "auto_start IS NOT NULL OR auto_stop IS NOT NULL OR end_date IS NOT NULL "
         "OR suspended = 1) ORDER BY id"
     )
-    return [_campaign(r) for r in rows]
+    return [campaign_from_row(r) for r in rows]
 
 
 async def set_status(

@@ -1,0 +1,89 @@
+"""What becomes of a record after an attempt: handled, tried again, called back, out of
+attempts, or on the do-not-call list. Pure: the caller gives the time.
+
+Two moments decide it. When the call ends, the technical result's default
+classification applies (`result_classifications`), with the per-result retry rule for
+when and how often to try again. When the agent classifies the call (during or after
+wrap-up), the classification's outcome replaces that decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pbx_dialer.campaigns.model import CampaignSettings
+
+DEFAULT_RETRY_DELAY_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    state: str  # ready, handled, max_calls, filtered
+    next_attempt_at: float = 0.0
+    classification: str | None = None
+    reason: str = ""
+    add_to_dnc: bool = False
+    callback_agent: str | None = None
+
+
+def at_call_end(
+    settings: CampaignSettings, attempts: int, result: str, ended_at: float
+) -> RecordOutcome:
+    code = settings.result_classifications.get(result)
+    item = settings.classification(code) if code else None
+    kind = item["outcome"] if item else ("final" if result == "SUCCESS" else "retry")
+    if kind == "final":
+        return RecordOutcome("handled", classification=code)
+    if kind == "dnc":
+        return RecordOutcome("filtered", classification=code, reason="DNC", add_to_dnc=True)
+    rule = settings.retry_rules.get(result)
+    if rule is None:
+        # No rule for this result: try again only if the classification says how soon.
+        if item is None or "retry_delay_s" not in item:
+            return RecordOutcome("max_calls", classification=code)
+        rule = {"delay_s": item["retry_delay_s"], "max_attempts": settings.max_attempts}
+    allowed = min(int(rule.get("max_attempts", 1)), settings.max_attempts)
+    if attempts >= allowed:
+        return RecordOutcome("max_calls", classification=code)
+    delay = float(rule.get("delay_s", DEFAULT_RETRY_DELAY_S))
+    return RecordOutcome("ready", ended_at + delay, classification=code)
+
+
+class ClassificationRefused(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def by_agent(
+    settings: CampaignSettings,
+    attempts: int,
+    code: str,
+    now: float,
+    callback_at: float | None = None,
+    callback_agent: str | None = None,
+) -> RecordOutcome:
+    item = settings.classification(code)
+    if item is None:
+        codes = ", ".join(c["code"] for c in settings.classifications)
+        raise ClassificationRefused("code", f"{code!r} is not one of this campaign's ({codes})")
+    kind = item["outcome"]
+    if kind != "callback" and (callback_at is not None or callback_agent is not None):
+        raise ClassificationRefused("callback_at", f"{code} is not a callback classification")
+    if kind == "final":
+        return RecordOutcome("handled", classification=code)
+    if kind == "dnc":
+        return RecordOutcome("filtered", classification=code, reason="DNC", add_to_dnc=True)
+    if kind == "callback":
+        if callback_at is None:
+            raise ClassificationRefused("callback_at", "a callback needs callback_at")
+        if callback_at <= now:
+            raise ClassificationRefused("callback_at", "must be in the future")
+        # A promised callback is kept even when the attempts allowance is spent.
+        return RecordOutcome(
+            "ready", callback_at, classification=code, callback_agent=callback_agent
+        )
+    if attempts >= settings.max_attempts:
+        return RecordOutcome("max_calls", classification=code)
+    delay = float(item.get("retry_delay_s", DEFAULT_RETRY_DELAY_S))
+    return RecordOutcome("ready", now + delay, classification=code)

@@ -1,0 +1,109 @@
+"""Attempt API: the agent's classification of a call (the agent page comes later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from pbx_dialer.campaigns.model import ValidationError
+from pbx_dialer.dialing.outcomes import ClassificationRefused
+from pbx_dialer.http import keys
+from pbx_dialer.http.campaigns import _body, _id, _moment
+from pbx_dialer.http.errors import json_error
+from pbx_dialer.http.openapi import error_response, json_body, json_response
+from pbx_dialer.storage import attempts as attempt_rows
+
+_FIELDS = {"code", "agent", "callback_at", "callback_agent"}
+
+
+def _text(body: dict[str, Any], key: str, limit: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ValidationError({key: f"must be 1-{limit} characters"})
+    if any(ord(c) < 32 for c in value):
+        raise ValidationError({key: "must not contain control characters"})
+    return value
+
+
+async def classify(request: web.Request) -> web.Response:
+    body = await _body(request)
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "expected a JSON object"})
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise ValidationError({unknown[0]: "unknown field"})
+    code = _text(body, "code", 32)
+    if code is None:
+        raise ValidationError({"code": "is required"})
+    agent = _text(body, "agent", 80) or request.headers.get("X-Actor", "api")[:80]
+    callback_agent = _text(body, "callback_agent", 80)
+    service = request.app[keys.campaigns_key]
+    try:
+        result = await attempt_rows.classify(
+            service.db,
+            _id(request),
+            code,
+            agent,
+            service.clock(),
+            callback_at=_moment(body, "callback_at"),
+            callback_agent=callback_agent,
+        )
+    except LookupError as exc:
+        return json_error(404, str(exc))
+    except attempt_rows.NotClassifiable as exc:
+        return json_error(409, str(exc))
+    except ClassificationRefused as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
+    request.app[keys.dialer_key].wake()
+    return web.json_response(result)
+
+
+OPENAPI_PATHS: dict[str, dict[str, Any]] = {
+    "/api/attempts/{id}/classify": {
+        "parameters": [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        ],
+        "post": {
+            "summary": "The agent's classification of a call (final, retry, callback or DNC)",
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "required": ["code"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "agent": {"type": "string"},
+                        "callback_at": {"type": "string", "format": "date-time", "nullable": True},
+                        "callback_agent": {"type": "string", "nullable": True},
+                    },
+                    "additionalProperties": False,
+                }
+            ),
+            "responses": {
+                "200": json_response(
+                    "the record's new state",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "attempt_id": {"type": "integer"},
+                            "classification": {"type": "string"},
+                            "record_state": {"type": "string"},
+                            "next_attempt_at": {"type": "number", "nullable": True},
+                        },
+                    },
+                ),
+                "400": error_response("the body is not JSON"),
+                "404": error_response("no such attempt"),
+                "409": error_response("the attempt cannot be classified now"),
+                "422": error_response("invalid classification; `fields` says why"),
+            },
+        },
+    }
+}

@@ -1,0 +1,78 @@
+"""Agents classify calls through the API, on calls placed through a real Asterisk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from pbx_dialer.http import keys
+from pbx_dialer.testing.sim import Simulator
+from tests.conftest import eventually
+from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+
+pytestmark = pytest.mark.pbx
+Client = TestClient[web.Request, web.Application]
+
+
+async def records_by_phone(client: Client, campaign_id: int) -> dict[str, dict[str, Any]]:
+    body = await (await client.get(f"/api/campaigns/{campaign_id}/records")).json()
+    return {r["phone"]: r for r in body["records"]}
+
+
+async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once(
+    dialer: Client, sim: Simulator
+) -> None:
+    """An agent classifies one call SALE while talking (the record is handled when the
+    call ends) and the other DNC after it ended (filtered at once, number on the
+    campaign's DNC list). A busy attempt cannot be classified."""
+    await sim.add_agent("sales", 7001)
+    await sim.add_agent("sales", 7002)
+    campaign_id = await create_campaign(dialer, max_lines=3, max_attempts=3)
+    await add_records(dialer, campaign_id, ["5550101", "5550102", "5550201"])
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def two_talking() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return sum(1 for a in found.values() if a["state"] == "connected") >= 2
+
+    await eventually(two_talking, timeout=15)
+    attempts = await attempts_of(dialer, campaign_id)
+    sale = await dialer.post(
+        f"/api/attempts/{attempts['5550101']['id']}/classify",
+        json={"code": "SALE", "agent": "Agent 7001"},
+    )
+    assert sale.status == 200, await sale.text()
+    assert (await sale.json())["record_state"] == "in_progress"
+
+    async def both_ended() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return all(found[p]["state"] == "ended" for p in ("5550101", "5550102", "5550201"))
+
+    await eventually(both_ended, timeout=20)
+    records = await records_by_phone(dialer, campaign_id)
+    assert records["5550101"]["state"] == "handled"
+    attempts = await attempts_of(dialer, campaign_id)
+    assert attempts["5550101"]["classification"] == "SALE"
+    assert attempts["5550102"]["classification"] == "CONTACTED"  # the default for SUCCESS
+
+    dnc = await dialer.post(
+        f"/api/attempts/{attempts['5550102']['id']}/classify", json={"code": "DNC"}
+    )
+    assert dnc.status == 200 and (await dnc.json())["record_state"] == "filtered"
+    db = dialer.app[keys.db_key]
+    assert await db.fetchone(
+        "SELECT 1 FROM dnc WHERE campaign_id = ? AND phone = '5550102'", (campaign_id,)
+    )
+    busy = await dialer.post(
+        f"/api/attempts/{attempts['5550201']['id']}/classify", json={"code": "SALE"}
+    )
+    assert busy.status == 409 and "never reached an agent" in (await busy.json())["error"]
+    bad = await dialer.post(
+        f"/api/attempts/{attempts['5550101']['id']}/classify", json={"code": "NOPE"}
+    )
+    assert bad.status == 422 and "code" in (await bad.json())["fields"]
+    missing = await dialer.post("/api/attempts/987654/classify", json={"code": "SALE"})
+    assert missing.status == 404
