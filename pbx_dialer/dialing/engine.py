@@ -199,6 +199,7 @@ class Dialer:
             if stored is None:
                 return
             campaign_id, phone = stored
+            await self.align_next_attempt(event.attempt_id)
             policy = self._policies.get(campaign_id)
             if policy is not None:
                 policy[1].on_ended(event.at, event.result)
@@ -365,6 +366,33 @@ class Dialer:
         """Whether some record of the campaign may be called now, calling hours included."""
         centre_open, zones = await self.calling_hours(campaign, now)
         return centre_open and await attempt_rows.any_callable(self.db, campaign.id, now, zones)
+
+    async def align_next_attempt(self, attempt_id: int) -> None:
+        """Move a retry or callback of this attempt's record to when its consumer hours
+        are open, so every next-attempt time falls inside the record's calling window."""
+        row = await self.db.fetchone(
+            "SELECT r.id, r.state, r.next_attempt_at, r.timezone, r.phone, "
+            "c.consumer_hour_code_id FROM attempts a JOIN records r ON r.id = a.record_id "
+            "JOIN campaigns c ON c.id = r.campaign_id WHERE a.id = ?",
+            (attempt_id,),
+        )
+        if row is None or row["state"] != "ready" or not row["consumer_hour_code_id"]:
+            return
+        code = (await hour_code_rows.get_many(self.db, {row["consumer_hour_code_id"]})).get(
+            row["consumer_hour_code_id"]
+        )
+        if code is None:
+            return
+        due = datetime.fromtimestamp(max(row["next_attempt_at"], self.clock()), UTC)
+        if row["timezone"] is not None:
+            opening = hours.next_open(code, due, row["timezone"])
+        else:
+            zones = hours.fallback_zones(code, timezones.candidate_zones(row["phone"]))
+            opening = hours.next_open_everywhere(code, zones, due)
+        if opening is None:
+            return
+        if opening.timestamp() > row["next_attempt_at"]:
+            await attempt_rows.reschedule_record(self.db, row["id"], opening.timestamp())
 
     async def _ready_zones(self, campaign_id: int, now: float) -> list[str | None]:
         # The zones of a campaign change only with imports: looked up twice a minute.

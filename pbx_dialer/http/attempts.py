@@ -57,7 +57,16 @@ async def classify(request: web.Request) -> web.Response:
         return json_error(409, str(exc))
     except ClassificationRefused as exc:
         raise ValidationError({exc.field: str(exc)}) from None
-    request.app[keys.dialer_key].wake()
+    dialer = request.app[keys.dialer_key]
+    await dialer.align_next_attempt(result["attempt_id"])
+    row = await service.db.fetchone(
+        "SELECT r.next_attempt_at FROM attempts a JOIN records r ON r.id = a.record_id "
+        "WHERE a.id = ?",
+        (result["attempt_id"],),
+    )
+    if row is not None and result["record_state"] == "ready":
+        result["next_attempt_at"] = row["next_attempt_at"]
+    dialer.wake()
     return web.json_response(result)
 
 

@@ -341,3 +341,12 @@ async def recent(db: Database, limit: int = 50) -> list[dict[str, Any]]:
         (limit,),
     )
     return [dict(r) for r in rows]
+
+
+async def reschedule_record(db: Database, record_id: int, at: float) -> None:
+    """Move a ready record's next attempt (into its calling window)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE records SET next_attempt_at = ? WHERE id = ? AND state = 'ready'",
+            (at, record_id),
+        )
