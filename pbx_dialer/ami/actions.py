@@ -82,13 +82,18 @@ def queue_status(queue: str = "") -> Action:
     return action
 
 
-def queue_add(queue: str, interface: str, member_name: str, state_interface: str = "") -> Action:
+def queue_add(
+    queue: str, interface: str, member_name: str, state_interface: str = "", paused: bool = False
+) -> Action:
     action: Action = {
         "Action": "QueueAdd",
         "Queue": _clean("Queue", queue),
         "Interface": _clean("Interface", interface),
         "MemberName": _clean("MemberName", member_name),
     }
+    if paused:
+        # Logged in already paused, so no call can reach the agent in between.
+        action["Paused"] = "true"
     if state_interface:
         action["StateInterface"] = _clean("StateInterface", state_interface)
     return action

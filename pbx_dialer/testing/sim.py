@@ -65,10 +65,10 @@ class Simulator:
         interface = agent_interface(number)
         await self._ok(actions.set_device_state(f"Custom:agent{number}", "NOT_INUSE"))
         await self._ok(
-            actions.queue_add(queue, interface, f"Agent {number}", f"Custom:agent{number}")
+            actions.queue_add(
+                queue, interface, f"Agent {number}", f"Custom:agent{number}", paused=paused
+            )
         )
-        if paused:
-            await self.pause_agent(queue, number, True)
         return interface
 
     async def pause_agent(self, queue: str, number: int, paused: bool) -> None:

@@ -155,3 +155,9 @@ def test_line_break_or_nul_in_any_value_is_refused(
 def test_unsafe_value_is_a_value_error() -> None:
     # Callers that validate input catch ValueError; this must be one.
     assert issubclass(UnsafeAmiValue, ValueError)
+
+
+def test_queue_add_can_log_an_agent_in_paused() -> None:
+    action = actions.queue_add("sales", "Local/7001@sim-agents", "Agent 7001", paused=True)
+    assert action["Paused"] == "true"
+    assert "Paused" not in actions.queue_add("sales", "Local/7001@sim-agents", "Agent 7001")
