@@ -187,7 +187,10 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "properties": {"name": _NAME, "enabled": {"type": "boolean"}},
+                            "properties": {
+                                "name": {**_NAME, "nullable": True},
+                                "enabled": {"type": "boolean", "nullable": True},
+                            },
                             "additionalProperties": False,
                         }
                     }

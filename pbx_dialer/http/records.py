@@ -71,7 +71,7 @@ def _record_filter(values: dict[str, Any]) -> record_rows.RecordFilter:
     if isinstance(list_id, str):
         list_id = int(list_id) if re.fullmatch(r"[0-9]{1,9}", list_id) else -1
     if list_id is not None and (
-        isinstance(list_id, bool) or not isinstance(list_id, int) or list_id < 1
+        isinstance(list_id, bool) or not isinstance(list_id, int) or not 1 <= list_id < 10**9
     ):
         errors["list_id"] = "must be a positive integer"
     if errors:
@@ -242,11 +242,18 @@ def _pattern_param(name: str, what: str) -> dict[str, Any]:
     }
 
 
+# null stands for "not given" in a cancel filter.
 _FILTER_PROPERTIES: dict[str, Any] = {
-    "state": {"type": "string", "enum": list(record_rows.FILTER_STATES)},
-    "list_id": {"type": "integer", "minimum": 1},
+    "state": {"type": "string", "enum": list(record_rows.FILTER_STATES), "nullable": True},
+    "list_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999, "nullable": True},
     **{
-        name: {"type": "string", "minLength": 1, "maxLength": 100, "pattern": PRINTABLE}
+        name: {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": PRINTABLE,
+            "nullable": True,
+        }
         for name in _PATTERN_FIELDS
     },
 }
@@ -267,7 +274,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                         "schema": {
                             "type": "object",
                             "properties": {
-                                "list_id": {"type": "integer", "minimum": 1},
+                                "list_id": {"type": "integer", "minimum": 1, "nullable": True},
                                 "records": {
                                     "type": "array",
                                     "minItems": 1,
@@ -288,6 +295,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                                                 "type": "string",
                                                 "maxLength": 64,
                                                 "pattern": PRINTABLE,
+                                                "nullable": True,
                                             },
                                         },
                                         "required": ["phone"],
@@ -330,7 +338,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                     "name": "list_id",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "integer", "minimum": 1},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
                 },
                 {
                     "name": "limit",
