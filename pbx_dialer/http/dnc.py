@@ -12,7 +12,7 @@ import phonenumbers
 from aiohttp import web
 
 from pbx_dialer.http import keys
-from pbx_dialer.http.campaigns import _body
+from pbx_dialer.http.campaigns import _body, _id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.records import _ERROR, _ID_PARAM, MAX_BATCH, BadInput, _json, int_param
 from pbx_dialer.records.phones import BadFile, BadNumber, normalise, parse_dnc_csv, valid_region
@@ -30,7 +30,7 @@ async def _scope(request: web.Request) -> tuple[int, str]:
     default = "US"
     campaign_id = dnc_rows.GLOBAL
     if "id" in request.match_info:
-        campaign = await request.app[keys.campaigns_key].get(int(request.match_info["id"]))
+        campaign = await request.app[keys.campaigns_key].get(_id(request))
         campaign_id = campaign.id
         row = await request.app[keys.db_key].fetchone(
             "SELECT default_region FROM campaigns WHERE id = ?", (campaign_id,)

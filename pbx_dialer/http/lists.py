@@ -16,7 +16,7 @@ MAX_NAME = 100
 
 
 def _list_id(request: web.Request) -> int:
-    return int(request.match_info["list_id"])
+    return _id(request, "list_id")
 
 
 def _with_counts(item: list_rows.ContactList, counts: dict[str, int]) -> dict[str, Any]:

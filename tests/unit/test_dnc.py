@@ -261,3 +261,13 @@ async def test_csv_upload_over_the_size_limit_adds_nothing(
     assert response.status == 413
     assert (await response.json())["error"] == "the file is larger than 100 bytes"
     assert (await (await api.get("/api/dnc")).json())["total"] == 0
+
+
+async def test_ids_beyond_sqlite_integers_are_not_found(api: Client) -> None:
+    huge = "29553238698608622204959823568568320"
+    for path in (f"/api/campaigns/{huge}/dnc/+12025550101", f"/api/campaigns/{huge}/dnc"):
+        response = await api.get(path)
+        assert response.status == 404, path
+    cid = await new_campaign(api)
+    edit = await api.patch(f"/api/campaigns/{cid}/lists/{huge}", json={"enabled": False})
+    assert edit.status == 404
