@@ -61,4 +61,12 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_patch("/api/hour-codes/{id:\\d+}", hour_codes.edit_hour_code)
     app.router.add_delete("/api/hour-codes/{id:\\d+}", hour_codes.delete_hour_code)
     app.router.add_get("/api/hour-codes/{id:\\d+}/check", hour_codes.check_hour_code)
+    # CSV import into a campaign or a project, progress, reject file (issue 3).
+    from pbx_dialer.http import imports
+
+    imports.setup(app)
+    app.router.add_post("/api/campaigns/{id:\\d+}/imports", imports.import_to_campaign)
+    app.router.add_post("/api/projects/{id:\\d+}/imports", imports.import_to_project)
+    app.router.add_get("/api/imports/{id:\\d+}", imports.get_import)
+    app.router.add_get("/api/imports/{id:\\d+}/rejects.csv", imports.get_rejects)
     app.router.add_static("/static", static_dir, name="static")
