@@ -6,8 +6,8 @@ Pure apart from reading the stream it is given: no database, no clock.
 Decisions (the issue is silent on them):
 - Encoding: UTF-8 (a BOM is dropped) if the whole file decodes strictly, else
   Windows-1252, else Latin-1 (bytes Windows-1252 leaves undefined; the C1 controls they
-  become are then rejected like any control character). NUL bytes or UTF-16 in the
-  first 64 KiB mean the file is not text: the import fails.
+  become are then rejected like any control character). A UTF-16 BOM, or more than 5%
+  control bytes in the first 64 KiB, means the file is not text: the import fails.
 - Delimiter: the one of , ; TAB | found most often in the header line (',' if none).
 - Blank lines and rows whose cells are all empty are skipped, not counted.
 - Ragged rows: fewer cells than the header is a rejection; more cells is accepted only if
@@ -71,8 +71,7 @@ def check_text(head: bytes) -> None:
         raise ImportFailed(
             "the file is UTF-16; save it as UTF-8 or Windows-1252 CSV", {"file": "UTF-16"}
         )
-    if b"\x00" in head:
-        raise ImportFailed("the file is not text (it holds NUL bytes)", {"file": "not text"})
+    # A stray control byte only spoils its row; a file made of them is not text at all.
     controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
     if controls * 20 > len(head):
         raise ImportFailed("the file is not text (too many control bytes)", {"file": "not text"})
@@ -357,8 +356,9 @@ def visible(text: str) -> str:
 
 def raw_row(cells: Sequence[str], delimiter: str) -> str:
     out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(cells)
-    return visible(out.getvalue()[:MAX_RAW])
+    # "\r\n" as terminator so cells holding CR or LF get quoted.
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(cells)
+    return visible(out.getvalue()[:-2][:MAX_RAW])
 
 
 def defuse(cell: str) -> str:
