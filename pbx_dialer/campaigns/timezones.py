@@ -7,6 +7,7 @@ uses the configured safe fallback window. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,11 +30,18 @@ class ZoneGuess:
     source: str  # "column", "phone" or "fallback"
 
 
+# IANA names: letters, digits, _ + - and /, at most a few dozen characters. Checked
+# before zoneinfo turns the name into a file path.
+_ZONE_NAME_RE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,3}$")
+
+
 @lru_cache(maxsize=1024)
 def valid_zone(name: str) -> bool:
+    if len(name) > 64 or not _ZONE_NAME_RE.match(name):
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
