@@ -1,68 +1,90 @@
 """Pacing policies: how many new calls a campaign places now.
 
-A policy is a plain object: no I/O, no clock of its own. The live dialer and the
-simulator drive the very same objects the same way:
+A policy is a plain object: no I/O, no clock of its own (every method is told the
+time). The live dialer (pbx_dialer/dialing/engine.py) and the simulator
+(pbx_dialer/pacing/simulator.py, bench/pacing.py) drive the very same objects the same
+way, one policy object per campaign:
 
-* they report what happens to attempts (`on_dialed`, `on_answered`, `on_connected`,
-  `on_ended`) with the time it happened, and
-* they ask `calls_to_place(snapshot)`, where the snapshot carries the time and the
-  state of the campaign's queue and lines right now.
+Events, reported as they happen, each with the time it happened and, when known, the
+attempt id (`call`), so the policy can follow every call:
 
-The answer is the number of new calls to originate at once; the caller applies it
-and may ask again at any moment.
+* ``on_dialed(at, call)``: a call was placed (right after the policy asked for it);
+* ``on_answered(at, call)``: answered by a person; it now waits for an agent;
+* ``on_machine(at, call)``: answered by a machine (answering-machine detection said
+  so); it is released, and ``on_ended(.., "MACHINE", ..)`` follows;
+* ``on_connected(at, wait_s, call)``: an agent took the answered call after wait_s;
+* ``on_ended(at, result, call)``: the attempt is over, exactly once per attempt, with
+  its technical result: "SUCCESS" (talked to an agent, now over), "ABANDONED" (answered
+  by a person, no agent in time: the safe-harbour message played), "MACHINE", or a
+  failure or no answer ("BUSY", "NOANSWER", "CONGESTION", "FAILED");
+* ``on_agent(at, agent, state)``: an agent of the campaign's queue became "idle",
+  "busy" (on a call), "wrapup" (after-call work) or "away" (logged out or paused).
+
+The question, asked after each event (or batch of events at the same instant) and on
+the dial loop's timer:
+
+* ``calls_to_place(snapshot) -> int``: how many new calls to originate now, given a
+  `PacingSnapshot` (time; agents logged in, idle, in wrap-up; calls ringing, answered
+  and waiting, in progress; the campaign's max lines). The caller places that many at
+  once (fewer if records, the dispatch rate or the PBX limits run short) and reports
+  each with ``on_dialed``. The answer never exceeds the free lines, and is 0 whenever
+  no agent is logged in.
+
+Every event method has a no-op default in `BasePolicy`: a caller that reports only some
+events still works; the predictive policy then estimates what it was not told from the
+snapshot (it is most precise with every event and the attempt ids).
+
+Policies: `Progressive` (one call per idle agent), `Power` (fixed lines per idle agent),
+`Predictive` (adaptive, keeps abandonment under the campaign's cap), `FixedRatio` and
+`VicidialAdaptHardLimit` (baselines for bench/pacing.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from pbx_dialer.pacing.policy import (
+    AGENT_AWAY,
+    AGENT_BUSY,
+    AGENT_IDLE,
+    AGENT_STATES,
+    AGENT_WRAPUP,
+    BasePolicy,
+    PacingPolicy,
+    PacingSnapshot,
+    Progressive,
+)
+from pbx_dialer.pacing.power import FixedRatio, Power
+from pbx_dialer.pacing.predictive import Predictive
+from pbx_dialer.pacing.vicidial import VicidialAdaptHardLimit
+
+__all__ = [
+    "AGENT_AWAY",
+    "AGENT_BUSY",
+    "AGENT_IDLE",
+    "AGENT_STATES",
+    "AGENT_WRAPUP",
+    "BasePolicy",
+    "DispatchLimit",
+    "FixedRatio",
+    "PacingPolicy",
+    "PacingSnapshot",
+    "Power",
+    "Predictive",
+    "Progressive",
+    "VicidialAdaptHardLimit",
+    "policy_for",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class PacingSnapshot:
-    now: float
-    agents_logged_in: int
-    agents_idle: int
-    agents_wrapup: int
-    calls_ringing: int  # placed, not answered yet
-    calls_waiting: int  # answered, waiting for an agent
-    calls_live: int  # every attempt of the campaign not ended yet
-    max_lines: int  # the campaign's throttle
-
-
-class PacingPolicy(Protocol):
-    def on_dialed(self, at: float) -> None: ...
-    def on_answered(self, at: float) -> None: ...
-    def on_connected(self, at: float, wait_s: float) -> None: ...
-    def on_ended(self, at: float, result: str) -> None: ...
-    def calls_to_place(self, snapshot: PacingSnapshot) -> int: ...
-
-
-class Progressive:
-    """Customer first, one call per idle agent: an agent is free for every call placed,
-    so no answered call waits for long, and none is abandoned for want of agents."""
-
-    def on_dialed(self, at: float) -> None:
-        pass
-
-    def on_answered(self, at: float) -> None:
-        pass
-
-    def on_connected(self, at: float, wait_s: float) -> None:
-        pass
-
-    def on_ended(self, at: float, result: str) -> None:
-        pass
-
-    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
-        free_agents = snapshot.agents_idle - snapshot.calls_ringing - snapshot.calls_waiting
-        free_lines = snapshot.max_lines - snapshot.calls_live
-        return max(0, min(free_agents, free_lines))
-
-
-def policy_for(dial_mode: str) -> PacingPolicy:
+def policy_for(
+    dial_mode: str, *, max_abandon_pct: float = 3.0, lines_per_agent: float = 2.0
+) -> PacingPolicy:
+    """A fresh policy for a campaign's dial mode (one per campaign: it keeps history)."""
     if dial_mode == "progressive":
         return Progressive()
+    if dial_mode == "power":
+        return Power(lines_per_agent)
+    if dial_mode == "predictive":
+        return Predictive(max_abandon_pct=max_abandon_pct)
     raise ValueError(f"unknown dial mode {dial_mode!r}")
 
 
