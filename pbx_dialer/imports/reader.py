@@ -338,7 +338,9 @@ class Prepared:
     notes: str
     phones: str
     custom: str
-    cells: list[str]
+    # The row as read (cells joined by the delimiter), for the reject file if it turns
+    # out a duplicate: one string holds far less memory than the list of cells.
+    raw: str
 
 
 @dataclass(slots=True)
@@ -493,7 +495,7 @@ class RowPreparer:
             notes=notes,
             phones='["' + '","'.join(numbers) + '"]',
             custom="{" + custom + "}",
-            cells=cells,
+            raw=self.delimiter.join(cells)[:MAX_RAW],
         )
 
     def _column_name(self, index: int) -> str:

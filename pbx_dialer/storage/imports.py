@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pbx_dialer.imports.reader import Prepared, Rejected, Rule, Target, raw_row
+from pbx_dialer.imports.reader import Prepared, Rejected, Rule, Target
 from pbx_dialer.storage.db import Database
 
 _IN_CHUNK = 500  # bound parameters per IN (...) query
@@ -98,7 +98,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     # Index pages of a million records stay in memory while the batches go in.
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA cache_size=-32768")
     # Each batch dirties many pages of the phone index: checkpointing after every
     # commit would copy them twice. The writer checkpoints every few batches instead.
     conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -232,9 +232,7 @@ class ImportWriter:
                 raise ImportAborted(f"campaign {campaign_id} is {status or 'gone'}")
             for item in items:
                 reason = f"routed to campaign {campaign_id}, which is {status or 'gone'}"
-                rejects.append(
-                    (self.import_id, item.line, reason, raw_row(item.cells, self.delimiter))
-                )
+                rejects.append((self.import_id, item.line, reason, item.raw))
             self.counts["rejected"] += len(items)
             return
         list_id = self.lists.get(campaign_id)
@@ -278,9 +276,7 @@ class ImportWriter:
                     campaign_id,
                 )
             if why is not None:
-                rejects.append(
-                    (self.import_id, item.line, why, raw_row(item.cells, self.delimiter))
-                )
+                rejects.append((self.import_id, item.line, why, item.raw))
                 self.counts["duplicates"] += 1
                 continue
             in_batch_phone[item.phone] = item.line
