@@ -24,11 +24,15 @@ from pbx_dialer.storage import campaigns as campaign_rows
 _MAX_ID = 2**62
 
 
-def _id(request: web.Request, name: str = "id") -> int:
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A numeric id from the URL; one beyond SQLite's range is simply not found."""
     value = int(request.match_info[name])
     if value > _MAX_ID:
         raise web.HTTPNotFound(reason=f"no such {name}")
     return value
+
+
+_id = path_id
 
 
 def _actor(request: web.Request) -> str:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pbx_dialer.campaigns.model import TransitionRefused, ValidationError
 from pbx_dialer.campaigns.service import CampaignNotFound
@@ -40,6 +41,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno}")
     except UnicodeDecodeError:
         return json_error(400, "body is not UTF-8 text")
+    except HttpProcessingError as exc:
+        # e.g. a multipart part whose headers do not parse.
+        return json_error(400, f"malformed request: {str(exc.message)[:200]}")
     except CampaignNotFound as exc:
         return json_error(404, str(exc))
     except TransitionRefused as exc:

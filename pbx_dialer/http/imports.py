@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from aiohttp import BodyPartReader, web
 
 from pbx_dialer.http import keys
+from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.imports.reader import ImportFailed, defuse, parse_mapping
 from pbx_dialer.imports.service import ImportNotFound, ImportRefused, ImportService
@@ -95,6 +96,10 @@ async def _upload(
     except _TooLarge:
         upload.unlink(missing_ok=True)
         return json_error(413, f"the file is larger than {MAX_UPLOAD} bytes", {"file": "too large"})
+    except ValueError as exc:
+        # A form without a boundary, a part that is not text where text is expected...
+        upload.unlink(missing_ok=True)
+        return json_error(400, f"malformed multipart form: {str(exc)[:200]}")
     except BaseException:
         upload.unlink(missing_ok=True)
         raise
@@ -121,16 +126,16 @@ async def _upload(
 
 
 async def import_to_campaign(request: web.Request) -> web.Response:
-    return await _upload(request, int(request.match_info["id"]), None)
+    return await _upload(request, path_id(request), None)
 
 
 async def import_to_project(request: web.Request) -> web.Response:
-    return await _upload(request, None, int(request.match_info["id"]))
+    return await _upload(request, None, path_id(request))
 
 
 async def get_import(request: web.Request) -> web.Response:
     try:
-        found = await request.app[imports_key].get(int(request.match_info["id"]))
+        found = await request.app[imports_key].get(path_id(request))
     except ImportNotFound as exc:
         return json_error(404, str(exc))
     return web.json_response(found)
@@ -139,7 +144,7 @@ async def get_import(request: web.Request) -> web.Response:
 async def get_rejects(request: web.Request) -> web.StreamResponse:
     """The rejected rows as CSV (line, reason, raw), streamed page by page."""
     service = request.app[imports_key]
-    import_id = int(request.match_info["id"])
+    import_id = path_id(request)
     try:
         await service.get(import_id)
     except ImportNotFound as exc:

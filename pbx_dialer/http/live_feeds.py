@@ -20,6 +20,7 @@ from pbx_dialer.crm.settings import (
     FeedSettings,
 )
 from pbx_dialer.http import keys
+from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
 
 feeds_key = web.AppKey("live_feeds", FeedService)
@@ -50,7 +51,7 @@ _MAX_ID = 2**63 - 1
 
 
 def _id(request: web.Request) -> int:
-    campaign_id = int(request.match_info["id"])
+    campaign_id = path_id(request)
     if campaign_id > _MAX_ID:  # more than SQLite holds: no such campaign
         raise CampaignNotFound(f"no campaign {campaign_id}")
     return campaign_id

@@ -54,10 +54,14 @@ _PICK = (
 async def _candidates(
     conn: aiosqlite.Connection, campaign_id: int, limit: int, now: float, zones: ZoneFilter | None
 ) -> list[tuple[int, str]]:
+    """The next `limit` callable records, due first: one index range per zone, merged."""
     if zones is None:
-        sql = f"{_PICK} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
-        async with conn.execute(sql, (campaign_id, now, limit)) as cursor:
-            return [(r["id"], r["phone"]) for r in await cursor.fetchall()]
+        # No consumer hours: every zone is open, and so is the unknown one.
+        every = await _ready_zones(conn, campaign_id)
+        zones = ZoneFilter(
+            frozenset(z for z in every if z is not None),
+            (lambda _phone: True) if None in every else None,
+        )
     found: list[tuple[float, int, str]] = []
     for zone in sorted(zones.open_zones):
         sql = (
@@ -82,6 +86,13 @@ async def _candidates(
             )
     found.sort()
     return [(record_id, phone) for _, record_id, phone in found[:limit]]
+
+
+async def peek(
+    db: Database, campaign_id: int, limit: int, now: float, zones: ZoneFilter | None = None
+) -> list[tuple[int, str]]:
+    """What `take_records` would pick now, without taking it."""
+    return await _candidates(db.conn, campaign_id, limit, now, zones)
 
 
 async def take_records(
@@ -123,17 +134,21 @@ async def any_callable(
     db: Database, campaign_id: int, now: float, zones: ZoneFilter | None
 ) -> bool:
     """Whether at least one record could be picked now (due, list enabled, in hours)."""
-    return bool(await _candidates(db.conn, campaign_id, 1, now, zones))
+    return bool(await peek(db, campaign_id, 1, now, zones))
 
 
 async def ready_zones(db: Database, campaign_id: int) -> list[str | None]:
     """The time zones of a campaign's ready records (None: unknown zone)."""
-    rows = await db.fetchall(
+    return await _ready_zones(db.conn, campaign_id)
+
+
+async def _ready_zones(conn: aiosqlite.Connection, campaign_id: int) -> list[str | None]:
+    async with conn.execute(
         "SELECT DISTINCT timezone FROM records WHERE campaign_id = ? AND state = 'ready' "
         "AND list_enabled = 1",
         (campaign_id,),
-    )
-    return [r["timezone"] for r in rows]
+    ) as cursor:
+        return [r["timezone"] for r in await cursor.fetchall()]
 
 
 async def filter_unsent(db: Database, attempt: PlacedAttempt, reason: str) -> None:

@@ -112,7 +112,8 @@ async def test_pick_condition_skips_disabled_lists(tmp_path: Path) -> None:
         await record_rows.add_many(db, cid, [record_rows.NewRecord("+12025550123")], 1000.0, a.id)
         pick = (
             "SELECT phone FROM records WHERE campaign_id = ? AND state = 'ready' AND "
-            f"{record_rows.PICK_CONDITION} AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
+            f"{record_rows.PICK_CONDITION} AND timezone IS NULL AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id"
         )
         assert [r[0] for r in await db.fetchall(pick, (cid, 2000.0))] == ["+12025550122"]
         plan = " ".join(
