@@ -24,6 +24,7 @@ _MODULES = (
     "pbx_dialer.http.dnc",
     "pbx_dialer.http.hour_codes",
     "pbx_dialer.http.imports",
+    "pbx_dialer.http.projects",
     "pbx_dialer.http.live_feeds",
 )
 

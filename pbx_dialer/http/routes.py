@@ -14,6 +14,7 @@ from pbx_dialer.http import (  # records: DNC and contact lists
     lists,
     live_feeds,
     openapi,
+    projects,
     records,
     status,
 )
@@ -41,6 +42,10 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/api/campaigns/{id:\\d+}/records", records.list_records)
     app.router.add_get("/api/campaigns/{id:\\d+}/attempts", campaigns.list_attempts)
     app.router.add_post("/api/attempts/{id:\\d+}/classify", attempts.classify)
+    app.router.add_get("/api/projects", projects.list_projects)
+    app.router.add_post("/api/projects", projects.create_project)
+    app.router.add_get("/api/projects/{id:\\d+}", projects.get_project)
+    app.router.add_patch("/api/projects/{id:\\d+}", projects.edit_project)
     for control in ("play", "pause", "stop"):
         app.router.add_post(f"/api/campaigns/{{id:\\d+}}/{control}", campaigns.control)
     # Live campaigns fed by a CRM (issue 3).

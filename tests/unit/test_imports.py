@@ -267,19 +267,22 @@ async def test_project_routes_each_record(api: Client) -> None:
     south = await campaign(api, "South", default_region="GB")
     stopped = await campaign(api, "Stopped")
     assert (await api.post(f"/api/campaigns/{stopped}/stop")).status == 200
-    db = api.app[keys.db_key]
     rules = [
         {"field": "region", "equals": "north", "campaign_id": north},
         {"field": "region", "equals": "south", "campaign_id": south},
         {"field": "region", "equals": "east", "campaign_id": stopped},
     ]
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO projects (name, rules, default_campaign_id, created_at) "
-            "VALUES ('P', ?, NULL, 0)",
-            (json.dumps(rules),),
-        )
-    project_id = cursor.lastrowid
+    bad = await api.post("/api/projects", json={"name": "P", "rules": [{"field": "region"}]})
+    assert bad.status == 422 and "rules[0]" in (await bad.json())["fields"]
+    unknown = await api.post(
+        "/api/projects",
+        json={"name": "P", "rules": [{"field": "r", "equals": "x", "campaign_id": 999}]},
+    )
+    assert (await unknown.json())["fields"] == {"rules": "no campaign 999"}
+    created = await api.post("/api/projects", json={"name": "P", "rules": rules})
+    assert created.status == 201, await created.text()
+    project_id = (await created.json())["id"]
+    assert (await (await api.get(f"/api/projects/{project_id}")).json())["rules"] == rules
     data = (
         b"phone,region\n2125550100,North\n020 7946 0018,south\n2125550101,east\n2125550102,west\n"
     )
