@@ -63,12 +63,18 @@ async def _candidates(
             (lambda _phone: True) if None in every else None,
         )
     found: list[tuple[float, int, str]] = []
-    for zone in sorted(zones.open_zones):
-        sql = (
-            f"{_PICK} AND timezone = ? AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?"
+    open_zones = sorted(zones.open_zones)
+    if open_zones:
+        # One statement: a range per zone (each served by the pick index), merged by SQLite.
+        part = (
+            f"SELECT * FROM ({_PICK} AND timezone = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?)"
         )
-        async with conn.execute(sql, (campaign_id, zone, now, limit)) as cursor:
+        sql = " UNION ALL ".join([part] * len(open_zones))
+        params: list[object] = []
+        for zone in open_zones:
+            params.extend((campaign_id, zone, now, limit))
+        async with conn.execute(sql, params) as cursor:
             found.extend(
                 (r["next_attempt_at"], r["id"], r["phone"]) for r in await cursor.fetchall()
             )
