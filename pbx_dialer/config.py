@@ -46,6 +46,9 @@ class PbxSettings:
     dial_template: str = "PJSIP/{number}@trunk"
     connect_context: str = "dialer-connect"
     connect_exten: str = "s"
+    # What a person hears when a power or predictive call finds no agent in time (the
+    # "safe harbour" message): a sound file name known to Asterisk; record your own.
+    safe_harbour: str = "vm-goodbye"
     # Seconds without a Ping reply before the connection is declared dead.
     ping_interval: float = 5.0
     ping_timeout: float = 3.0

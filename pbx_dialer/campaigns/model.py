@@ -64,7 +64,7 @@ def next_status(current: CampaignStatus, control: Control) -> CampaignStatus:
 # Every dial mode a campaign may be set to. The engine places calls for those in
 # DIALER_READY_MODES; a campaign set to another one cannot start yet.
 DIAL_MODES = ("preview", "progressive", "power", "predictive", "agentless")
-DIALER_READY_MODES = ("progressive",)
+DIALER_READY_MODES = ("progressive", "power", "predictive")
 RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED")
 OUTCOMES = ("final", "retry", "callback", "dnc")
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -31,7 +31,15 @@ from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.notifier import Notifier
-from pbx_dialer.pacing import DispatchLimit, PacingPolicy, PacingSnapshot, policy_for
+from pbx_dialer.pacing import (
+    AGENT_AWAY,
+    AGENT_BUSY,
+    AGENT_IDLE,
+    DispatchLimit,
+    PacingPolicy,
+    PacingSnapshot,
+    policy_for,
+)
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import dnc as dnc_rows
@@ -52,6 +60,7 @@ class LiveCall:
     placed_at: float
     agent: str | None = None
     phase_since: float = 0.0
+    answered_at: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -66,6 +75,10 @@ class LiveCall:
         }
 
 
+# Modes that may place more calls than there are free agents, and the seconds an
+# answered call of theirs may wait for one before it counts as abandoned.
+OVERDIAL_MODES = ("power", "predictive")
+ABANDON_AFTER_S = 2
 # How long the list of time zones among a campaign's ready records is reused.
 ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
@@ -141,19 +154,42 @@ class Dialer:
     # -- events from the PBXs (called on the loop by the AMI reader) -------------
 
     def on_pbx_event(self, pbx: Pbx, event: PbxEvent) -> None:
+        """Follow the call at once (pacing needs it now); store it in order, later."""
         call = self.live.get(getattr(event, "attempt_id", -1))
+        cached = self._policies.get(call.campaign_id) if call is not None else None
+        policy = cached[1] if cached is not None else None
         if isinstance(event, CallAnswered | CallQueued) and call is not None:
             if call.phase == "ringing":
-                call.phase, call.phase_since = "waiting", event.at
+                call.phase, call.phase_since, call.answered_at = "waiting", event.at, event.at
+                if policy is not None:
+                    policy.on_answered(event.at, call.attempt_id)
         elif isinstance(event, CallConnected) and call is not None:
             call.phase, call.phase_since = "talking", event.at
             call.agent = event.agent
+            if policy is not None:
+                wait = event.at - (call.answered_at if call.answered_at is not None else event.at)
+                policy.on_connected(event.at, wait, call.attempt_id)
         elif isinstance(event, CallEnded):
             self.live.pop(event.attempt_id, None)
+            if policy is not None:
+                policy.on_ended(event.at, event.result.value, event.attempt_id)
             self.wake()
         elif isinstance(event, AgentState | AgentLeft):
+            self._agent_changed(pbx, event)
             self.wake()
         self._events.put_nowait((pbx.name, event))
+
+    def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
+        if isinstance(event, AgentLeft) or event.paused or event.status in (0, 4, 5):
+            state = AGENT_AWAY
+        else:
+            state = AGENT_IDLE if event.idle else AGENT_BUSY
+        now = self.clock()
+        for campaign_id, (pbx_name, queue) in self._queue_of.items():
+            if queue == event.queue and (pbx_name or self.default_pbx) == pbx.name:
+                cached = self._policies.get(campaign_id)
+                if cached is not None:
+                    cached[1].on_agent(now, event.interface, state)
 
     async def _event_loop(self) -> None:
         while True:
@@ -200,9 +236,6 @@ class Dialer:
                 return
             campaign_id, phone = stored
             await self.align_next_attempt(event.attempt_id)
-            policy = self._policies.get(campaign_id)
-            if policy is not None:
-                policy[1].on_ended(event.at, event.result)
             self.notifier.publish(
                 "attempt_ended",
                 {
@@ -256,10 +289,13 @@ class Dialer:
             await self._dial_campaign(campaign)
 
     def _policy(self, campaign: Campaign) -> PacingPolicy:
-        mode = campaign.settings.dial_mode
+        """One policy object per campaign, kept while its mode and cap stay the same."""
+        settings = campaign.settings
+        key = f"{settings.dial_mode}/{settings.max_abandon_pct}"
         cached = self._policies.get(campaign.id)
-        if cached is None or cached[0] != mode:
-            cached = (mode, policy_for(mode))
+        if cached is None or cached[0] != key:
+            policy = policy_for(settings.dial_mode, max_abandon_pct=settings.max_abandon_pct)
+            cached = (key, policy)
             self._policies[campaign.id] = cached
         return cached[1]
 
@@ -332,7 +368,7 @@ class Dialer:
             )
             # Published before the Originate, so no later phase can overtake it.
             self._publish_call(attempt.id)
-            policy.on_dialed(now)
+            policy.on_dialed(now, attempt.id)
             task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
@@ -420,13 +456,7 @@ class Dialer:
                 number=attempt.phone,
                 ring_timeout_s=settings.ring_timeout_s,
                 caller_id=settings.caller_id,
-                variables={
-                    "DIALER_ATTEMPT": str(attempt.id),
-                    "DIALER_CAMPAIGN": str(campaign.id),
-                    "DIALER_QUEUE": settings.queue,
-                    "DIALER_PRIO": str(settings.queue_priority),
-                    "DIALER_QUEUE_TIMEOUT": str(settings.queue_timeout_s),
-                },
+                variables=self._call_variables(pbx, campaign, attempt),
             )
         except (AmiNotConnected, OriginateRefused) as exc:
             # No call was placed: the record goes back to the inventory untouched, and
@@ -440,6 +470,24 @@ class Dialer:
             self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
             return
         self.dials += 1
+
+    def _call_variables(
+        self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
+    ) -> dict[str, str]:
+        settings = campaign.settings
+        variables = {
+            "DIALER_ATTEMPT": str(attempt.id),
+            "DIALER_CAMPAIGN": str(campaign.id),
+            "DIALER_QUEUE": settings.queue,
+            "DIALER_PRIO": str(settings.queue_priority),
+            "DIALER_QUEUE_TIMEOUT": str(settings.queue_timeout_s),
+        }
+        if settings.dial_mode in OVERDIAL_MODES:
+            # More calls than free agents: one nobody takes within 2 s is abandoned,
+            # hears the safe-harbour message and is released.
+            variables["DIALER_QUEUE_TIMEOUT"] = str(ABANDON_AFTER_S)
+            variables["DIALER_SAFE_HARBOUR"] = pbx.settings.safe_harbour
+        return variables
 
     async def _complete(self, campaign: Campaign) -> None:
         # A supervisor may have paused or stopped it meanwhile; then it stays so.

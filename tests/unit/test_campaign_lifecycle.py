@@ -97,10 +97,10 @@ async def test_every_control_is_recorded_with_who_and_when(db: Database) -> None
 
 async def test_a_draft_lists_what_it_misses_before_it_can_start(db: Database) -> None:
     service = CampaignService(db, Notifier(), Clock(at(2026, 11, 23, 9)))
-    campaign = await service.create(CampaignSettings(name="No queue", dial_mode="predictive"))
+    campaign = await service.create(CampaignSettings(name="No queue", dial_mode="preview"))
     with pytest.raises(TransitionRefused) as refused:
         await service.control(campaign.id, Control.PLAY, actor="alice")
-    assert "queue" in str(refused.value) and "predictive" in str(refused.value)
+    assert "queue" in str(refused.value) and "preview" in str(refused.value)
     assert (await service.get(campaign.id)).status is CampaignStatus.DRAFT
 
 
