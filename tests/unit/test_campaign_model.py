@@ -124,7 +124,11 @@ def test_not_an_object() -> None:
         ("queue_priority", 101, "must be between -100 and 100"),
         ("queue_priority", -101, "must be between -100 and 100"),
         ("queue", "sales queue", "must be an Asterisk queue name (letters, digits, . _ -)"),
-        ("dial_mode", "robocall", "must be one of preview, progressive, power, predictive, agentless"),
+        (
+            "dial_mode",
+            "robocall",
+            "must be one of preview, progressive, power, predictive, agentless",
+        ),
         ("caller_id", "x\nAction: Hangup", "must be at most 80 printable characters"),
         ("caller_id", "x" * 81, "must be at most 80 printable characters"),
         ("pbx", "no such/pbx", "must name a configured PBX"),
