@@ -94,6 +94,7 @@ class Dialer:
         notifier: Notifier,
         clock: Callable[[], float],
         tick_seconds: float = 0.5,
+        policy_factory: Callable[..., PacingPolicy] = policy_for,
     ) -> None:
         self.db = db
         self.pbxs = pbxs
@@ -101,6 +102,8 @@ class Dialer:
         self.notifier = notifier
         self.clock = clock
         self.tick_seconds = tick_seconds
+        # Benchmarks swap in a policy of their own (e.g. unlimited pacing).
+        self.policy_factory = policy_factory
         self.live: dict[int, LiveCall] = {}
         self._policies: dict[int, tuple[str, PacingPolicy]] = {}
         self._wake = asyncio.Event()
@@ -294,7 +297,9 @@ class Dialer:
         key = f"{settings.dial_mode}/{settings.max_abandon_pct}"
         cached = self._policies.get(campaign.id)
         if cached is None or cached[0] != key:
-            policy = policy_for(settings.dial_mode, max_abandon_pct=settings.max_abandon_pct)
+            policy = self.policy_factory(
+                settings.dial_mode, max_abandon_pct=settings.max_abandon_pct
+            )
             cached = (key, policy)
             self._policies[campaign.id] = cached
         return cached[1]
