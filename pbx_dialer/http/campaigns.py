@@ -154,6 +154,18 @@ async def why_record_not_dialed(request: web.Request) -> web.Response:
     return web.json_response({"record_id": record_id, **why.as_json(reasons, 0)})
 
 
+async def stats(request: web.Request) -> web.Response:
+    service = request.app[keys.campaigns_key]
+    campaign = await service.get(_id(request))
+    return web.json_response(
+        {
+            "campaign_id": campaign.id,
+            "max_abandon_pct": campaign.settings.max_abandon_pct,
+            "abandonment": await attempt_rows.abandonment(service.db, campaign.id, service.clock()),
+        }
+    )
+
+
 async def list_attempts(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     campaign = await service.get(_id(request))
@@ -423,6 +435,37 @@ OPENAPI_PATHS["/api/campaigns/{id}/records/{record_id}/why"] = {
         "responses": {
             "200": OPENAPI_PATHS["/api/campaigns/{id}/why"]["get"]["responses"]["200"],
             "404": error_response("no such campaign or record"),
+        },
+    },
+}
+_WINDOW = {
+    "type": "object",
+    "properties": {
+        "answered": {"type": "integer"},
+        "abandoned": {"type": "integer"},
+        "pct": {"type": "number"},
+    },
+}
+OPENAPI_PATHS["/api/campaigns/{id}/stats"] = {
+    "parameters": [ID_PARAM],
+    "get": {
+        "summary": "Abandonment over the rolling last 24 hours and 30 days",
+        "responses": {
+            "200": json_response(
+                "statistics",
+                {
+                    "type": "object",
+                    "properties": {
+                        "campaign_id": {"type": "integer"},
+                        "max_abandon_pct": {"type": "number"},
+                        "abandonment": {
+                            "type": "object",
+                            "properties": {"24h": _WINDOW, "30d": _WINDOW},
+                        },
+                    },
+                },
+            ),
+            "404": _NOT_FOUND,
         },
     },
 }

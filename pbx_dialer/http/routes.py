@@ -35,6 +35,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/campaigns/{id:\\d+}/resume", campaigns.resume)
     app.router.add_get("/api/campaigns/{id:\\d+}/history", campaigns.history)
     app.router.add_get("/api/campaigns/{id:\\d+}/why", campaigns.why_not_dialing)
+    app.router.add_get("/api/campaigns/{id:\\d+}/stats", campaigns.stats)
     app.router.add_get(
         "/api/campaigns/{id:\\d+}/records/{record_id:\\d+}/why", campaigns.why_record_not_dialed
     )

@@ -371,3 +371,24 @@ async def reschedule_record(db: Database, record_id: int, at: float) -> None:
             "UPDATE records SET next_attempt_at = ? WHERE id = ? AND state = 'ready'",
             (at, record_id),
         )
+
+
+async def abandonment(db: Database, campaign_id: int, now: float) -> dict[str, dict[str, Any]]:
+    """Abandoned calls over live-answered ones (answered by a person: SUCCESS or
+    ABANDONED), over the rolling last 24 hours and 30 days."""
+    found: dict[str, dict[str, Any]] = {}
+    for label, seconds in (("24h", 86_400), ("30d", 30 * 86_400)):
+        row = await db.fetchone(
+            "SELECT sum(result IN ('SUCCESS', 'ABANDONED')) AS answered, "
+            "sum(result = 'ABANDONED') AS abandoned FROM attempts "
+            "WHERE campaign_id = ? AND state = 'ended' AND ended_at > ?",
+            (campaign_id, now - seconds),
+        )
+        answered = int(row["answered"] or 0) if row else 0
+        abandoned = int(row["abandoned"] or 0) if row else 0
+        found[label] = {
+            "answered": answered,
+            "abandoned": abandoned,
+            "pct": round(100.0 * abandoned / answered, 2) if answered else 0.0,
+        }
+    return found

@@ -41,3 +41,6 @@ async def test_power_dials_two_lines_per_agent_and_releases_the_extra_answer(
     assert abs(attempts[0]["placed_at"] - attempts[1]["placed_at"]) < 1.0
     harbour = await played
     assert harbour.get("appdata") == "vm-goodbye"
+    stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
+    assert stats["abandonment"]["24h"] == {"answered": 2, "abandoned": 1, "pct": 50.0}
+    assert stats["abandonment"]["30d"]["abandoned"] == 1
