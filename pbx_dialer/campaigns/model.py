@@ -117,6 +117,8 @@ class CampaignSettings:
     description: str = ""
     queue: str = ""
     queue_priority: int = 0
+    # Stop dialing while an inbound caller of the queue has waited this long (0: never).
+    inbound_wait_limit_s: int = 0
     dial_mode: str = "progressive"
     max_lines: int = 1  # throttle: concurrent lines
     dispatch_per_min: int = 0  # new calls per minute; 0 = no limit
@@ -180,6 +182,8 @@ class CampaignSettings:
             errors["queue"] = "must be an Asterisk queue name (letters, digits, . _ -)"
         if not -100 <= self.queue_priority <= 100:
             errors["queue_priority"] = "must be between -100 and 100"
+        if not 0 <= self.inbound_wait_limit_s <= 3600:
+            errors["inbound_wait_limit_s"] = "must be between 0 (off) and 3600 seconds"
         if self.dial_mode not in DIAL_MODES:
             errors["dial_mode"] = f"must be one of {', '.join(DIAL_MODES)}"
         if not 1 <= self.max_lines <= 1000:
@@ -261,6 +265,7 @@ _FIELD_KINDS: dict[str, str] = {
     "description": "str",
     "queue": "str",
     "queue_priority": "int",
+    "inbound_wait_limit_s": "int",
     "dial_mode": "str",
     "max_lines": "int",
     "dispatch_per_min": "int",

@@ -304,6 +304,19 @@ class Dialer:
             self._policies[campaign.id] = cached
         return cached[1]
 
+    def inbound_waiting_too_long(self, campaign: Campaign, pbx: Pbx, now: float) -> bool:
+        """Inbound callers come first: with a limit set, no new campaign call while one of
+        them has waited longer than it (our own calls in the queue do not count)."""
+        limit = campaign.settings.inbound_wait_limit_s
+        if limit <= 0:
+            return False
+        waiting = pbx.queues.waiting(campaign.settings.queue)
+        return any(
+            now - joined > limit
+            for uniqueid, joined in waiting.items()
+            if not uniqueid.startswith("pbxd-")
+        )
+
     def held_until(self, pbx_name: str) -> float:
         """Until when this PBX gets no new call after refusing one."""
         return self._hold_until.get(pbx_name, 0.0)
@@ -359,6 +372,8 @@ class Dialer:
         limit = self._limit(campaign)
         wanted = limit.allowed(now, wanted)
         if wanted <= 0:
+            return
+        if self.inbound_waiting_too_long(campaign, pbx, now):
             return
         centre_open, zones = await self.calling_hours(campaign, now)
         if not centre_open:

@@ -76,6 +76,14 @@ async def campaign_reasons(
                     + (f" ({paused} paused)" if paused else ""),
                 )
             )
+        if dialer.inbound_waiting_too_long(campaign, pbx, now):
+            reasons.append(
+                reason(
+                    "inbound_waiting",
+                    f"inbound callers have waited more than {settings.inbound_wait_limit_s} s "
+                    f"in queue {settings.queue!r}: they go first",
+                )
+            )
         held = dialer.held_until(pbx.name)
         if held > now:
             reasons.append(reason("pbx_refusing", f"{pbx.name} refused the last call; retrying"))

@@ -181,6 +181,7 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "description": {"type": "string", "maxLength": 2000},
     "queue": {"type": "string", "maxLength": 64},
     "queue_priority": {"type": "integer", "minimum": -100, "maximum": 100},
+    "inbound_wait_limit_s": {"type": "integer", "minimum": 0, "maximum": 3600},
     "dial_mode": {"type": "string", "enum": list(DIAL_MODES)},
     "max_lines": {"type": "integer", "minimum": 1, "maximum": 1000},
     "dispatch_per_min": {"type": "integer", "minimum": 0, "maximum": 100000},

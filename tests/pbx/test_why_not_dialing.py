@@ -73,3 +73,25 @@ async def test_paused_campaign_names_who_paused_it(api: Client) -> None:
     down = [r for r in body["reasons"] if r["code"] == "pbx_down"]
     assert down and "not connected" in down[0]["text"]
     assert (await api.get("/api/campaigns/424242/why")).status == 404
+
+
+async def test_inbound_callers_waiting_too_long_hold_the_campaign_back(
+    dialer: Client, sim: Simulator
+) -> None:
+    """The campaign yields to inbound callers who have waited more than 1 s in its queue."""
+    await sim.add_agent("sales", 7001, paused=True)
+    campaign_id = await create_campaign(dialer, inbound_wait_limit_s=1)
+    await add_records(dialer, campaign_id, ["5550601"])
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+    await sim.inbound_caller("sales", priority=0)
+
+    async def yields() -> bool:
+        return "inbound_waiting" in codes(await why(dialer, campaign_id))
+
+    await eventually(yields, timeout=10)
+    text = next(
+        r["text"]
+        for r in (await why(dialer, campaign_id))["reasons"]
+        if r["code"] == "inbound_waiting"
+    )
+    assert text == "inbound callers have waited more than 1 s in queue 'sales': they go first"
