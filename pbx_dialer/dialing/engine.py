@@ -30,6 +30,7 @@ from pbx_dialer.calls import (
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
 from pbx_dialer.campaigns.service import CampaignService
+from pbx_dialer.dialing import compliance
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing import (
     AGENT_AWAY,
@@ -42,7 +43,6 @@ from pbx_dialer.pacing import (
 )
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
-from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage.db import Database
@@ -462,13 +462,21 @@ class Dialer:
         self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
     ) -> None:
         settings = campaign.settings
-        if await dnc_rows.is_blocked(self.db, campaign.id, attempt.phone):
-            # Added to a DNC list since it was imported: checked again right before the dial.
+        verdict = await compliance.check(
+            self.db, campaign, attempt.record_id, attempt.phone, self.clock()
+        )
+        if not verdict.allowed:
+            # Something changed since the pick (a DNC entry, an hour code, the allowance):
+            # no call; the record is filtered, spent, or given back for later.
             self.live.pop(attempt.id, None)
-            await attempt_rows.filter_unsent(self.db, attempt, "DNC")
+            if verdict.refusal == "later":
+                await attempt_rows.forget_unsent(self.db, attempt)
+            else:
+                await attempt_rows.filter_unsent(self.db, attempt, verdict.refusal)
             self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
             self._counts_due.add(campaign.id)
             return
+        await attempt_rows.set_compliance(self.db, attempt.id, verdict.record)
         try:
             await pbx.place_call(
                 attempt_id=attempt.id,

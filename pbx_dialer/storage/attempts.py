@@ -7,6 +7,7 @@ row that exists is reconciled with Asterisk, never re-sent.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,14 +159,21 @@ async def _ready_zones(conn: aiosqlite.Connection, campaign_id: int) -> list[str
 
 
 async def filter_unsent(db: Database, attempt: PlacedAttempt, reason: str) -> None:
-    """Right before the dial the record turned out not callable (DNC): no call is made,
-    the attempt is undone and the record is filtered with the reason."""
+    """Right before the dial the record turned out not callable: no call is made, the
+    attempt is undone, and the record is filtered (reason DNC) or out of attempts."""
+    state = "max_calls" if reason == "max_calls" else "filtered"
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
         await conn.execute(
-            "UPDATE records SET state = 'filtered', reason = ?, attempts = attempts - 1 "
-            "WHERE id = ?",
-            (reason, attempt.record_id),
+            "UPDATE records SET state = ?, reason = ?, attempts = attempts - 1 WHERE id = ?",
+            (state, "" if state == "max_calls" else reason, attempt.record_id),
+        )
+
+
+async def set_compliance(db: Database, attempt_id: int, record: dict[str, Any]) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE attempts SET compliance = ? WHERE id = ?", (json.dumps(record), attempt_id)
         )
 
 
@@ -352,7 +360,7 @@ async def list_for(db: Database, campaign_id: int, limit: int = 200) -> list[dic
         "WHERE a.campaign_id = ? ORDER BY a.id DESC LIMIT ?",
         (campaign_id, limit),
     )
-    return [dict(r) for r in rows]
+    return [{**dict(r), "compliance": json.loads(r["compliance"])} for r in rows]
 
 
 async def recent(db: Database, limit: int = 50) -> list[dict[str, Any]]:

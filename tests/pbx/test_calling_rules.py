@@ -87,6 +87,11 @@ async def test_consumer_hours_dnc_and_disabled_lists_are_honoured(
         await dialer.app[keys.dialer_key].dial_once()
     attempts = await attempts_of(dialer, campaign_id)
     assert set(attempts) == {"5550601"}, attempts
+    # Why it was allowed, checked right before the dial and kept with the attempt.
+    allowed = attempts["5550601"]["compliance"]
+    assert allowed["consumer_hours"].startswith(f"inside consumer hours in {open_zone}")
+    assert allowed["dnc"] == "not on the global or the campaign's do-not-call list"
+    assert allowed["attempt"] == "1 of 1"
 
     closed = await why_record(dialer, campaign_id, by_phone["5550602"])
     assert closed["reasons"][0]["code"] == "consumer_hours"
