@@ -1,0 +1,347 @@
+"""Benchmark: how close the dialer comes to the rate Asterisk itself can originate calls.
+
+In one run against a local Asterisk it starts (pbx_dialer.testing.asterisk):
+
+1. raw: a bare asyncio AMI script fires `--calls` asynchronous Originates at Local
+   channels that hang up at once (context [sim-null]), at most `--lines` in flight, and
+   counts their OriginateResponse events: the floor of what placing a call costs.
+2. dialer: the real application (create_app, HTTP API, SQLite, AMI client, dial loop)
+   runs one campaign of `--calls` records at the same [sim-null] numbers with pacing
+   unlimited (a policy that always fills every free line up to max_lines = `--lines`),
+   and the attempts stored as ended are counted.
+
+Both rates are taken over the same steady window (the middle of the completions, from
+the 10th to the 90th percentile), with the same Originate (same headers and variables)
+and the same number of lines, so their ratio is the dialer's own overhead. The dialer's
+CPU time per call is `time.process_time()` over that window in this process (the
+Asterisk process is not counted; the raw script is idle by then).
+
+    .venv/bin/python bench/ami_throughput.py [--calls 3000] [--lines 200] [--profile FILE]
+
+Goals: dialer rate >= 0.8 x raw rate, dialer CPU <= 0.5 ms per call.
+The last line of output is one JSON object:
+{"raw_per_s", "dialer_per_s", "ratio", "cpu_ms_per_call"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import pstats
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pbx_dialer.ami import actions  # noqa: E402
+from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings  # noqa: E402
+from pbx_dialer.http import keys  # noqa: E402
+from pbx_dialer.http.app import create_app  # noqa: E402
+from pbx_dialer.notifier import Message, Notifier  # noqa: E402
+from pbx_dialer.pacing.policy import BasePolicy, PacingSnapshot  # noqa: E402
+from pbx_dialer.testing.asterisk import AsteriskInstance  # noqa: E402
+
+GOAL_RATIO = 0.8
+GOAL_CPU_MS = 0.5
+NULL_CONTEXT = "sim-null"  # extensions_sim.conf: every number hangs up at once
+FIRST_NUMBER = 1_000_000  # 7-digit numbers, matched by _X. in [sim-null]
+RING_TIMEOUT_S = 30  # the campaign default; the raw Originate carries the same Timeout
+QUEUE = "bench"
+# The steady window: completions between these fractions of the run.
+WINDOW = (0.10, 0.90)
+
+
+@dataclass
+class Completions:
+    """When each call was known to be over, with this process's CPU time then."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    results: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: str) -> None:
+        self.wall.append(time.perf_counter())
+        self.cpu.append(time.process_time())
+        self.results[result] = self.results.get(result, 0) + 1
+
+    def steady(self) -> tuple[float, float]:
+        """(calls per second, CPU ms per call) between the WINDOW fractions."""
+        n = len(self.wall)
+        if n < 10:
+            return 0.0, 0.0
+        first, last = int(n * WINDOW[0]), int(n * WINDOW[1]) - 1
+        calls = last - first
+        seconds = self.wall[last] - self.wall[first]
+        cpu_s = self.cpu[last] - self.cpu[first]
+        return calls / seconds if seconds > 0 else 0.0, 1000.0 * cpu_s / calls
+
+
+def originate(channel_id: str, number: int, attempt: int) -> dict[str, Any]:
+    """The Originate the dialer sends for an attempt (see Dialer._call_variables)."""
+    return actions.originate(
+        channel=f"Local/{number}@{NULL_CONTEXT}",
+        context="dialer-connect",
+        exten="s",
+        channel_id=channel_id,
+        timeout_s=RING_TIMEOUT_S,
+        variables={
+            "DIALER_ATTEMPT": str(attempt),
+            "DIALER_CAMPAIGN": "1",
+            "DIALER_QUEUE": QUEUE,
+            "DIALER_PRIO": "0",
+            "DIALER_QUEUE_TIMEOUT": "30",
+        },
+    )
+
+
+def wire(action: dict[str, Any]) -> bytes:
+    lines = []
+    for key, value in action.items():
+        for item in value if isinstance(value, list) else [value]:
+            lines.append(f"{key}: {item}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+# --- 1. the bare script ----------------------------------------------------------------
+
+
+async def raw_run(ast: AsteriskInstance, calls: int, lines: int, tag: str) -> Completions:
+    """Fire `calls` Originates, at most `lines` unanswered at a time; a call is done at
+    its OriginateResponse (or at an error reply: nothing was placed)."""
+    reader, writer = await asyncio.open_connection(ast.ami_host, ast.ami_port)
+    await reader.readline()  # banner
+    writer.write(
+        wire({"Action": "Login", "Username": ast.dialer_user, "Secret": ast.dialer_secret})
+    )
+    done = Completions()
+    free = asyncio.Semaphore(lines)
+    finished = asyncio.Event()
+
+    async def read() -> None:
+        buffer = b""
+        logged_in = False
+        while True:
+            chunk = await reader.read(1 << 16)
+            if not chunk:
+                raise ConnectionError("Asterisk closed the AMI connection")
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\r\n\r\n")
+            for message in messages:
+                if message.startswith(b"Event: OriginateResponse"):
+                    done.add("Success" if b"Response: Success" in message else "Failure")
+                elif message.startswith(b"Response: Error"):
+                    if not logged_in:
+                        raise PermissionError(message.decode(errors="replace"))
+                    done.add("refused")  # nothing was placed, the line is free again
+                else:
+                    if not logged_in and message.startswith(b"Response: Success"):
+                        logged_in = True
+                        ready.set()
+                    continue
+                free.release()
+                if len(done.wall) >= calls:
+                    finished.set()
+
+    ready = asyncio.Event()
+    reading = asyncio.get_running_loop().create_task(read())
+    try:
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+        except TimeoutError:
+            if reading.done():
+                reading.result()  # why the login failed
+            raise
+        for i in range(calls):
+            await free.acquire()
+            writer.write(wire(originate(f"{tag}-{i}", FIRST_NUMBER + i, i + 1)))
+        await asyncio.wait_for(finished.wait(), 60 + calls / 10)
+    finally:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await reading
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return done
+
+
+# --- 2. the dialer ------------------------------------------------------------------------
+
+
+class Unlimited(BasePolicy):
+    """Pacing unlimited: every free line gets a call, agents or not."""
+
+    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
+        return max(0, snapshot.max_lines - snapshot.calls_live)
+
+
+def unlimited(_mode: str, **_: Any) -> Unlimited:
+    return Unlimited()
+
+
+class CountingNotifier(Notifier):
+    """The app's notifier, noting when each attempt was stored as ended (it publishes
+    attempt_ended right after the attempt's row is written)."""
+
+    def __init__(self, done: Completions, expected: int) -> None:
+        super().__init__()
+        self.done = done
+        self.expected = expected
+        self.cancelled = 0
+        self.finished = asyncio.Event()
+
+    def publish(self, kind: str, data: Message) -> None:
+        if kind == "attempt_ended":
+            self.done.add(str(data["result"]))
+        elif kind == "call_cancelled":
+            self.cancelled += 1
+        if len(self.done.wall) + self.cancelled >= self.expected:
+            self.finished.set()
+        super().publish(kind, data)
+
+
+async def dialer_run(
+    ast: AsteriskInstance, calls: int, lines: int, tmp: Path, profile: cProfile.Profile | None
+) -> tuple[Completions, int]:
+    settings = Settings(
+        database=DatabaseSettings(path=str(tmp / "dialer.sqlite3")),
+        pbx=(
+            PbxSettings(
+                host=ast.ami_host,
+                port=ast.ami_port,
+                username=ast.dialer_user,
+                secret=ast.dialer_secret,
+                dial_template=f"Local/{{number}}@{NULL_CONTEXT}",
+            ),
+        ),
+        dialer=DialerSettings(tick_seconds=0.2),
+    )
+    app = create_app(settings)
+    done = Completions()
+    notifier = CountingNotifier(done, calls)
+    app[keys.notifier_key] = notifier  # read by the cleanup contexts at startup
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await app[keys.pbxs_key]["main"].client.wait_ready(10)
+        app[keys.dialer_key].policy_factory = unlimited
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{base}/api/campaigns",
+                json={"name": "AMI throughput", "queue": QUEUE, "max_lines": lines,
+                      "max_attempts": 1, "ring_timeout_s": RING_TIMEOUT_S},
+            ) as resp:  # fmt: skip
+                if resp.status != 201:
+                    raise RuntimeError(f"campaign not created: {await resp.text()}")
+                campaign_id = (await resp.json())["id"]
+            for start in range(0, calls, 10_000):
+                batch = [
+                    {"phone": str(FIRST_NUMBER + i), "name": f"Customer {i}"}
+                    for i in range(start, min(calls, start + 10_000))
+                ]
+                async with http.post(
+                    f"{base}/api/campaigns/{campaign_id}/records", json={"records": batch}
+                ) as resp:
+                    if resp.status != 201:
+                        raise RuntimeError(f"records not added: {await resp.text()}")
+            # Nothing else talks to the server from here on: its CPU is the dialer's.
+            if profile is not None:
+                profile.enable()
+            async with http.post(f"{base}/api/campaigns/{campaign_id}/play") as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"campaign not started: {await resp.text()}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(notifier.finished.wait(), 60 + calls / 10)
+            if profile is not None:
+                profile.disable()
+    finally:
+        await runner.cleanup()
+    return done, notifier.cancelled
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+async def run(calls: int, lines: int, profile: cProfile.Profile | None) -> dict[str, float]:
+    async with AsteriskInstance() as ast:
+        # A short warm-up, so neither measured run pays for Asterisk's first calls.
+        await raw_run(ast, min(calls, 200), lines, "warm")
+        raw = await raw_run(ast, calls, lines, "raw")
+        raw_rate, _ = raw.steady()
+        print(
+            f"raw AMI script: {len(raw.wall)} originates, {raw_rate:,.0f} calls/s "
+            f"(steady window), results {raw.results}"
+        )
+        with tempfile.TemporaryDirectory(prefix="pbx-bench-") as tmp:
+            dialer, cancelled = await dialer_run(ast, calls, lines, Path(tmp), profile)
+        dialer_rate, cpu_ms = dialer.steady()
+        print(
+            f"dialer: {len(dialer.wall)} attempts ended of {calls} ({cancelled} cancelled), "
+            f"{dialer_rate:,.0f} attempts/s (steady window), results {dialer.results}"
+        )
+    ratio = dialer_rate / raw_rate if raw_rate > 0 else 0.0
+    return {
+        "raw_per_s": round(raw_rate, 1),
+        "dialer_per_s": round(dialer_rate, 1),
+        "ratio": round(ratio, 3),
+        "cpu_ms_per_call": round(cpu_ms, 3),
+        "complete": float(len(dialer.wall) == calls and len(raw.wall) == calls),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000, help="calls per run (default 3000)")
+    parser.add_argument(
+        "--lines", type=int, default=200, help="calls in flight at most, both runs (default 200)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the dialer run; stats saved to FILE"
+    )
+    args = parser.parse_args()
+    if args.calls < 50:
+        parser.error("--calls: at least 50, for a steady window")
+    if not 1 <= args.lines <= 1000:
+        parser.error("--lines: between 1 and 1000 (a campaign's max_lines)")
+    profile = cProfile.Profile() if args.profile else None
+    figures = asyncio.run(run(args.calls, args.lines, profile))
+    complete = figures.pop("complete") == 1.0
+    ratio_ok = figures["ratio"] >= GOAL_RATIO
+    cpu_ok = figures["cpu_ms_per_call"] <= GOAL_CPU_MS
+    print(
+        f"ratio dialer/raw: {figures['ratio']:.2f} (goal >= {GOAL_RATIO}): "
+        f"{'met' if ratio_ok else 'NOT MET'}"
+    )
+    print(
+        f"dialer CPU per call: {figures['cpu_ms_per_call']:.3f} ms (goal <= {GOAL_CPU_MS} ms): "
+        f"{'met' if cpu_ok else 'NOT MET'}"
+        + (" (measured under cProfile: inflated)" if profile is not None else "")
+    )
+    if not complete:
+        print("WARNING: a run did not complete every call; its figures cover those that did")
+    if profile is not None:
+        profile.dump_stats(args.profile)
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
+        print(out.getvalue())
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
