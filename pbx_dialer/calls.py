@@ -58,6 +58,35 @@ class CallEnded:
     cause: str = ""
 
 
+class TransferKind(enum.StrEnum):
+    BLIND = "blind"  # the agent sends the customer to an extension and leaves
+    ATTENDED = "attended"  # the agent talks to the target first, then joins them
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """The customer of an attempt was transferred. `by` is the agent who took the call
+    when the agent transferred it, else the transferring channel; `target` is
+    extension@context (blind) or the target's channel (attended)."""
+
+    attempt_id: int
+    kind: TransferKind
+    at: float
+    by: str
+    by_interface: str | None
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecording:
+    """Asterisk started recording the attempt's customer leg into `file`, a name
+    relative to its monitor spool directory (astspooldir/monitor)."""
+
+    attempt_id: int
+    file: str
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
 class AgentState:
     """A queue member's presence as the queue sees it."""
@@ -80,5 +109,5 @@ class AgentLeft:
     interface: str
 
 
-CallEvent = CallAnswered | CallQueued | CallConnected | CallEnded
+CallEvent = CallAnswered | CallQueued | CallConnected | CallEnded | CallTransferred | CallRecording
 PbxEvent = CallEvent | AgentState | AgentLeft

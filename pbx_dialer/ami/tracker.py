@@ -3,7 +3,11 @@
 `CallTracker` follows the customer leg of every attempt the dialer placed. It knows a
 call by the ChannelId the dialer assigned at Originate, which Asterisk uses as the
 channel's Uniqueid, so it never guesses by channel name. It emits `CallEnded`
-exactly once per attempt, whatever order the events come in.
+exactly once per attempt, whatever order the events come in. It also reports the
+recording Asterisk started on the customer leg (MixMonitorStart) and the transfers of
+the customer (BlindTransfer, AttendedTransfer); a transferred call keeps its result
+(SUCCESS with the agent who took it), and its talk time is the agent's: up to the
+first transfer.
 
 `QueueTracker` keeps each queue's members and waiting callers, fed by QueueStatus
 replies and the live QueueMember*/QueueCaller* events.
@@ -11,7 +15,7 @@ replies and the live QueueMember*/QueueCaller* events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pbx_dialer.ami.actions import channel_id_from_action_id
 from pbx_dialer.ami.messages import AmiEvent
@@ -23,8 +27,11 @@ from pbx_dialer.calls import (
     CallEnded,
     CallEvent,
     CallQueued,
+    CallRecording,
+    CallTransferred,
     PbxEvent,
     TechResult,
+    TransferKind,
 )
 
 # OriginateResponse `Reason`: the last control frame Asterisk saw on the outbound leg.
@@ -65,6 +72,12 @@ class _Call:
     connected_at: float | None = None
     hangup_cause: str = ""
     hung_up_at: float | None = None
+    # The agent's leg of the bridge (AgentConnect's DestChannel): tells a transfer by
+    # the agent from one by anybody else.
+    agent_channel: str | None = None
+    transferred_at: float | None = None
+    transfers: set[tuple[str, float]] = field(default_factory=set)
+    recording: bool = False
 
     def end(self, result: TechResult, at: float, cause: str) -> CallEnded:
         start = self.started_at if self.started_at is not None else self.placed_at
@@ -73,7 +86,9 @@ class _Call:
         if self.queued_at is not None:
             wait_end = self.connected_at if self.connected_at is not None else at
             wait = max(0.0, wait_end - self.queued_at)
-        talk = max(0.0, at - self.connected_at) if self.connected_at is not None else None
+        # Talk time is the agent's: it stops at the first transfer.
+        talk_end = self.transferred_at if self.transferred_at is not None else at
+        talk = max(0.0, talk_end - self.connected_at) if self.connected_at is not None else None
         return CallEnded(
             attempt_id=self.attempt_id,
             result=result,
@@ -90,9 +105,18 @@ class _Call:
         return TechResult.SUCCESS if self.connected_at is not None else TechResult.ABANDONED
 
 
+def recording_file(channel_id: str) -> str:
+    """The file MixMonitor writes for a call, relative to Asterisk's monitor spool
+    directory: [dialer-connect] names it after the Uniqueid, which is the attempt's
+    channel id (pbxd-<attempt>-<hex>.wav). MixMonitorStart carries no file name."""
+    return f"{channel_id}.wav"
+
+
 class CallTracker:
     def __init__(self) -> None:
         self._calls: dict[str, _Call] = {}
+        # Bridge -> {Uniqueid: channel}: who an attended transfer joined the customer to.
+        self._bridges: dict[str, dict[str, str]] = {}
 
     def track(self, attempt_id: int, channel_id: str, placed_at: float) -> None:
         """The dialer is about to originate `channel_id` for this attempt."""
@@ -195,7 +219,8 @@ class CallTracker:
 
     def _on_queue_join(self, event: AmiEvent) -> list[CallEvent]:
         call = self._call_for(event)
-        if call is None:
+        if call is None or call.connected_at is not None:
+            # Back in a queue after an agent had it: a transfer's doing, not a new wait.
             return []
         events = self._answered(call, event.at)
         call.queue = event.get("queue")
@@ -209,6 +234,7 @@ class CallTracker:
             return []
         call.agent = event.get("membername") or event.get("interface")
         call.agent_interface = event.get("interface")
+        call.agent_channel = event.get("destchannel") or None
         call.connected_at = event.at
         call.queue = event.get("queue") or call.queue
         return [
@@ -216,6 +242,96 @@ class CallTracker:
                 call.attempt_id, call.queue or "", call.agent, call.agent_interface, event.at
             )
         ]
+
+    def _on_mixmonitor_start(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._call_for(event)
+        if call is None or call.recording:
+            return []
+        call.recording = True
+        return [CallRecording(call.attempt_id, recording_file(call.channel_id), event.at)]
+
+    def _on_bridge_enter(self, event: AmiEvent) -> list[CallEvent]:
+        bridge = self._bridges.setdefault(event.get("bridgeuniqueid"), {})
+        bridge[event.get("uniqueid")] = event.get("channel")
+        return []
+
+    def _on_bridge_leave(self, event: AmiEvent) -> list[CallEvent]:
+        bridge = self._bridges.get(event.get("bridgeuniqueid"))
+        if bridge is not None:
+            bridge.pop(event.get("uniqueid"), None)
+        return []
+
+    def _on_bridge_destroy(self, event: AmiEvent) -> list[CallEvent]:
+        self._bridges.pop(event.get("bridgeuniqueid"), None)
+        return []
+
+    def _transferred_call(self, event: AmiEvent, *prefixes: str) -> _Call | None:
+        for prefix in prefixes:
+            call = self._calls.get(event.get(f"{prefix}uniqueid"))
+            if call is not None:
+                return call
+        return None
+
+    def _transfer(
+        self, call: _Call, kind: TransferKind, at: float, transferer: str, target: str
+    ) -> list[CallEvent]:
+        if (kind.value, at) in call.transfers:
+            return []  # the same event twice
+        call.transfers.add((kind.value, at))
+        if call.connected_at is not None and call.transferred_at is None:
+            call.transferred_at = at
+        if call.agent_channel is not None and transferer == call.agent_channel:
+            by, interface = call.agent or transferer, call.agent_interface
+        else:
+            by, interface = transferer or "unknown", None
+        return [CallTransferred(call.attempt_id, kind, at, by, interface, target)]
+
+    def _on_blind_transfer(self, event: AmiEvent) -> list[CallEvent]:
+        if event.get("result") != "Success":
+            return []
+        call = self._transferred_call(event, "transferee", "transferer")
+        if call is None:
+            return []
+        target = f"{event.get('extension')}@{event.get('context')}"
+        return self._transfer(
+            call, TransferKind.BLIND, event.at, event.get("transfererchannel"), target
+        )
+
+    def _on_attended_transfer(self, event: AmiEvent) -> list[CallEvent]:
+        if event.get("result") != "Success":
+            return []
+        call = self._transferred_call(
+            event, "transferee", "origtransferer", "secondtransferer", "transfertarget"
+        )
+        if call is None:
+            return []
+        return self._transfer(
+            call,
+            TransferKind.ATTENDED,
+            event.at,
+            event.get("origtransfererchannel"),
+            self._attended_target(event, call),
+        )
+
+    def _attended_target(self, event: AmiEvent, call: _Call) -> str:
+        if event.get("transfertargetchannel"):
+            return event.get("transfertargetchannel")
+        dest = event.get("desttype")
+        if dest == "Bridge":
+            # The bridges were merged: the target is whoever is with the customer now.
+            others = {
+                event.get(f"{p}uniqueid")
+                for p in ("transferee", "origtransferer", "secondtransferer")
+            } | {call.channel_id}
+            members = self._bridges.get(event.get("destbridgeuniqueid"), {})
+            names = sorted(name for uid, name in members.items() if uid not in others)
+            if names:
+                return ", ".join(names)
+        if dest == "App":
+            return f"application {event.get('destapp')}"
+        if dest == "Link":
+            return event.get("localonechannel") or "linked bridges"
+        return dest.lower() or "unknown"
 
     def _on_hangup(self, event: AmiEvent) -> list[CallEvent]:
         call = self._call_for(event)
@@ -238,6 +354,12 @@ _HANDLERS = {
     "QueueCallerJoin": CallTracker._on_queue_join,
     "AgentConnect": CallTracker._on_agent_connect,
     "Hangup": CallTracker._on_hangup,
+    "MixMonitorStart": CallTracker._on_mixmonitor_start,
+    "BridgeEnter": CallTracker._on_bridge_enter,
+    "BridgeLeave": CallTracker._on_bridge_leave,
+    "BridgeDestroy": CallTracker._on_bridge_destroy,
+    "BlindTransfer": CallTracker._on_blind_transfer,
+    "AttendedTransfer": CallTracker._on_attended_transfer,
 }
 
 

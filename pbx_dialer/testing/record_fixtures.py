@@ -5,6 +5,10 @@
 For each scenario it starts from a fresh Asterisk, logs one simulated agent in, places
 one call the way the dialer does, and saves every event the dialer's AMI user saw
 (noise such as VarSet and Newexten left out) with the attempt it belongs to.
+
+The transfer scenarios have the simulated agent transfer the customer with the AMI
+actions a softphone integration would use (`blind_transfer`, `attended_transfer`,
+also used by the real-Asterisk tests).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pbx_dialer.ami import actions
-from pbx_dialer.ami.client import AmiClient
+from pbx_dialer.ami.client import AmiClient, AmiError
 from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.ami.recorder import Recorder
 from pbx_dialer.config import PbxSettings
@@ -31,6 +35,8 @@ class Scenario:
     number: str
     story: str
     restart_after_connect: bool = False
+    transfer: str = ""  # "blind" or "attended": the agent transfers the customer to 8001
+    record: bool = False  # the campaign records its calls (DIALER_RECORD=1)
 
 
 SCENARIOS = [
@@ -44,7 +50,47 @@ SCENARIOS = [
     Scenario("failed", "5550701", "A number the simulated network does not know."),
     Scenario("restart", "5550601", "Customer answers and talks to agent 7001; Asterisk is "
              "restarted during the call.", restart_after_connect=True),
+    Scenario("blind_transfer", "5550601", "Recorded call: customer answers after 1 s, agent "
+             "7001 takes it 1.5 s later, talks 1 s and blind-transfers the customer (AMI "
+             "BlindTransfer on the agent's channel) to 8001@sim-transfer, which answers, "
+             "talks 4 s and hangs up.", transfer="blind", record=True),
+    Scenario("attended_transfer", "5550601", "Recorded call: customer answers after 1 s, "
+             "agent 7001 takes it 1.5 s later, talks 1 s, starts an attended transfer (AMI "
+             "Atxfer on the agent's channel) to 8001@sim-transfer, which answers at once; "
+             "the agent hangs up when bridged with the target, which completes the "
+             "transfer; the target talks with the customer until its 4 s are over.",
+             transfer="attended", record=True),
 ]  # fmt: skip
+
+
+async def blind_transfer(
+    sim: Simulator, agent_channel: str, exten: str, context: str = "sim-transfer"
+) -> None:
+    """The agent on `agent_channel` sends the party bridged with it to exten@context."""
+    response = await sim.client.send(
+        {"Action": "BlindTransfer", "Channel": agent_channel, "Context": context, "Exten": exten}
+    )
+    if not response.success:
+        raise AmiError(f"BlindTransfer failed: {response.message}")
+
+
+async def attended_transfer(
+    sim: Simulator, agent_channel: str, exten: str, context: str = "sim-transfer"
+) -> None:
+    """The agent on `agent_channel` calls exten@context (Atxfer: the customer is held),
+    and once bridged with the target hangs up, which completes the transfer. Atxfer
+    needs an atxfer feature code on the agent's channel: [dialer-agent] sets one."""
+    consulting = sim.wait_event("BridgeEnter", timeout=10, channel=agent_channel)
+    response = await sim.client.send(
+        {"Action": "Atxfer", "Channel": agent_channel, "Context": context, "Exten": exten}
+    )
+    if not response.success:
+        consulting.close()
+        raise AmiError(f"Atxfer failed: {response.message}")
+    await consulting
+    response = await sim.client.send(actions.hangup(agent_channel))
+    if not response.success:
+        raise AmiError(f"hanging up the transferring agent failed: {response.message}")
 
 
 async def _record(scenario: Scenario, out_dir: Path) -> Path:
@@ -91,10 +137,17 @@ async def _record(scenario: Scenario, out_dir: Path) -> Path:
                     "DIALER_CAMPAIGN": "1",
                     "DIALER_QUEUE": "sales",
                     "DIALER_PRIO": "5",
+                    **({"DIALER_RECORD": "1"} if scenario.record else {}),
                 },
             )
         )
-        if scenario.restart_after_connect:
+        if scenario.transfer:
+            connected = await sim.wait_event("AgentConnect", timeout=10)
+            await asyncio.sleep(1.0)  # the agent talks to the customer first
+            transfer = blind_transfer if scenario.transfer == "blind" else attended_transfer
+            await transfer(sim, connected.get("destchannel"), "8001")
+            await asyncio.wait_for(done.wait(), 30)
+        elif scenario.restart_after_connect:
             await sim.wait_event("AgentConnect", timeout=10)
             await asterisk.restart()
             await client.wait_ready(20)
