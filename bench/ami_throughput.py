@@ -10,11 +10,14 @@ In one run against a local Asterisk it starts (pbx_dialer.testing.asterisk):
    unlimited (a policy that always fills every free line up to max_lines = `--lines`),
    and the attempts stored as ended are counted.
 
-Both rates are taken over the same steady window (the middle of the completions, from
-the 10th to the 90th percentile), with the same Originate (same headers and variables)
-and the same number of lines, so their ratio is the dialer's own overhead. The dialer's
-CPU time per call is `time.process_time()` over that window in this process (the
-Asterisk process is not counted; the raw script is idle by then).
+Both rates run from the first call dialed to the last call over (OriginateResponse for
+the script, the attempt stored as ended for the dialer), with the same Originate (same
+headers and variables) and the same number of lines, so their ratio is the dialer's
+own overhead. Not a percentile window of the completions: the dialer may store its
+ends well after the calls ended (a backlog, also reported), and such a window would
+only see the backlog drain. The dialer's CPU time per call is `time.process_time()`
+over the same span in this process (the Asterisk process is not counted; the raw
+script is idle by then).
 
     .venv/bin/python bench/ami_throughput.py [--calls 3000] [--lines 200] [--profile FILE]
 
@@ -59,33 +62,57 @@ NULL_CONTEXT = "sim-null"  # extensions_sim.conf: every number hangs up at once
 FIRST_NUMBER = 1_000_000  # 7-digit numbers, matched by _X. in [sim-null]
 RING_TIMEOUT_S = 30  # the campaign default; the raw Originate carries the same Timeout
 QUEUE = "bench"
-# The steady window: completions between these fractions of the run.
-WINDOW = (0.10, 0.90)
 
 
 @dataclass
 class Completions:
-    """When each call was known to be over, with this process's CPU time then."""
+    """When the first call was dialed and when each call was known to be over, with this
+    process's CPU time then (all threads, and the event loop's thread alone: both marks
+    are taken on it)."""
 
+    started: tuple[float, float, float] | None = None
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    loop_cpu: list[float] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
+    dialed: int = 0
+    backlog: int = 0  # most calls dialed and not yet known to be over, at any moment
+    last_dial: float = 0.0
+
+    def dial(self) -> None:
+        if self.started is None:
+            self.started = (time.perf_counter(), time.process_time(), time.thread_time())
+        self.dialed += 1
+        self.last_dial = time.perf_counter()
+        self.backlog = max(self.backlog, self.dialed - len(self.wall))
 
     def add(self, result: str) -> None:
         self.wall.append(time.perf_counter())
         self.cpu.append(time.process_time())
+        self.loop_cpu.append(time.thread_time())
         self.results[result] = self.results.get(result, 0) + 1
 
-    def steady(self) -> tuple[float, float]:
-        """(calls per second, CPU ms per call) between the WINDOW fractions."""
-        n = len(self.wall)
-        if n < 10:
+    def rate(self) -> float:
+        """Calls over per second, from the first dial to the last call over."""
+        if self.started is None or not self.wall or self.wall[-1] <= self.started[0]:
+            return 0.0
+        return len(self.wall) / (self.wall[-1] - self.started[0])
+
+    def dial_rate(self) -> float:
+        """Calls dialed per second, from the first dial to the last."""
+        if self.started is None or self.last_dial <= self.started[0]:
+            return 0.0
+        return self.dialed / (self.last_dial - self.started[0])
+
+    def cpu_ms(self) -> tuple[float, float]:
+        """CPU ms per call over the same span: (all threads, the event loop's thread)."""
+        if self.started is None or not self.wall:
             return 0.0, 0.0
-        first, last = int(n * WINDOW[0]), int(n * WINDOW[1]) - 1
-        calls = last - first
-        seconds = self.wall[last] - self.wall[first]
-        cpu_s = self.cpu[last] - self.cpu[first]
-        return calls / seconds if seconds > 0 else 0.0, 1000.0 * cpu_s / calls
+        n = len(self.wall)
+        return (
+            1000.0 * (self.cpu[-1] - self.started[1]) / n,
+            1000.0 * (self.loop_cpu[-1] - self.started[2]) / n,
+        )
 
 
 def originate(channel_id: str, number: int, attempt: int) -> dict[str, Any]:
@@ -165,6 +192,7 @@ async def raw_run(ast: AsteriskInstance, calls: int, lines: int, tag: str) -> Co
             raise
         for i in range(calls):
             await free.acquire()
+            done.dial()
             writer.write(wire(originate(f"{tag}-{i}", FIRST_NUMBER + i, i + 1)))
         await asyncio.wait_for(finished.wait(), 60 + calls / 10)
     finally:
@@ -200,10 +228,15 @@ class CountingNotifier(Notifier):
         self.done = done
         self.expected = expected
         self.cancelled = 0
+        self._seen: set[int] = set()
         self.finished = asyncio.Event()
 
     def publish(self, kind: str, data: Message) -> None:
-        if kind == "attempt_ended":
+        if kind == "call" and data["attempt_id"] not in self._seen:
+            # Published once an attempt is taken for dialing, before its Originate.
+            self._seen.add(data["attempt_id"])
+            self.done.dial()
+        elif kind == "attempt_ended":
             self.done.add(str(data["result"]))
         elif kind == "call_cancelled":
             self.cancelled += 1
@@ -283,17 +316,27 @@ async def run(calls: int, lines: int, profile: cProfile.Profile | None) -> dict[
         # A short warm-up, so neither measured run pays for Asterisk's first calls.
         await raw_run(ast, min(calls, 200), lines, "warm")
         raw = await raw_run(ast, calls, lines, "raw")
-        raw_rate, _ = raw.steady()
+        raw_rate = raw.rate()
         print(
-            f"raw AMI script: {len(raw.wall)} originates, {raw_rate:,.0f} calls/s "
-            f"(steady window), results {raw.results}"
+            f"raw AMI script: {len(raw.wall)} originates, {raw_rate:,.0f} calls/s, "
+            f"results {raw.results}"
         )
         with tempfile.TemporaryDirectory(prefix="pbx-bench-") as tmp:
             dialer, cancelled = await dialer_run(ast, calls, lines, Path(tmp), profile)
-        dialer_rate, cpu_ms = dialer.steady()
+        dialer_rate = dialer.rate()
+        cpu_ms, loop_ms = dialer.cpu_ms()
         print(
-            f"dialer: {len(dialer.wall)} attempts ended of {calls} ({cancelled} cancelled), "
-            f"{dialer_rate:,.0f} attempts/s (steady window), results {dialer.results}"
+            f"dialer: {len(dialer.wall)} attempts stored as ended of {calls} ({cancelled} "
+            f"cancelled), {dialer_rate:,.0f} attempts/s, results {dialer.results}"
+        )
+        print(
+            f"dialer: dialed at {dialer.dial_rate():,.0f} calls/s while dialing; at most "
+            f"{dialer.backlog} attempts dialed and not yet stored as ended ({lines} lines)"
+        )
+        print(
+            f"dialer CPU per call: {cpu_ms:.3f} ms, of which the event loop's thread "
+            f"{loop_ms:.3f} ms (AMI, dial loop, HTTP) and other threads {cpu_ms - loop_ms:.3f} ms "
+            "(aiosqlite's SQLite thread)"
         )
     ratio = dialer_rate / raw_rate if raw_rate > 0 else 0.0
     return {
@@ -316,7 +359,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.calls < 50:
-        parser.error("--calls: at least 50, for a steady window")
+        parser.error("--calls: at least 50")
     if not 1 <= args.lines <= 1000:
         parser.error("--lines: between 1 and 1000 (a campaign's max_lines)")
     profile = cProfile.Profile() if args.profile else None

@@ -32,7 +32,7 @@ def test_bench_places_every_call_and_ends_with_its_figures() -> None:
     # script sees Failure responses and the dialer stores FAILED attempts.
     assert "raw AMI script: 300 originates" in out.stdout
     assert "results {'Failure': 300}" in out.stdout
-    assert "dialer: 300 attempts ended of 300 (0 cancelled)" in out.stdout
+    assert "dialer: 300 attempts stored as ended of 300 (0 cancelled)" in out.stdout
     assert "results {'FAILED': 300}" in out.stdout
     assert "WARNING" not in out.stdout
     # The goals are stated with an honest verdict, whichever it is.
