@@ -25,6 +25,8 @@ from pbx_dialer.calls import (
     CallConnected,
     CallEnded,
     CallQueued,
+    CallRecording,
+    CallTransferred,
     PbxEvent,
 )
 from pbx_dialer.campaigns import hours, timezones
@@ -45,6 +47,7 @@ from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage import records as record_rows
+from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -203,6 +206,25 @@ class Dialer:
                 log.exception("could not store %r", event)
 
     async def _store(self, pbx_name: str, event: PbxEvent) -> None:
+        if isinstance(event, CallRecording):
+            await transfer_rows.set_recording(self.db, event)
+            return
+        if isinstance(event, CallTransferred):
+            campaign_id = await transfer_rows.add(self.db, event)
+            if campaign_id is not None:
+                self.notifier.publish(
+                    "transfer",
+                    {
+                        "attempt_id": event.attempt_id,
+                        "campaign_id": campaign_id,
+                        "kind": event.kind.value,
+                        "at": event.at,
+                        "by": event.by,
+                        "agent_interface": event.by_interface,
+                        "target": event.target,
+                    },
+                )
+            return
         if isinstance(event, AgentState):
             self.notifier.publish(
                 "agent",
@@ -515,6 +537,9 @@ class Dialer:
             # hears the safe-harbour message and is released.
             variables["DIALER_QUEUE_TIMEOUT"] = str(ABANDON_AFTER_S)
             variables["DIALER_SAFE_HARBOUR"] = pbx.settings.safe_harbour
+        if settings.recording:
+            # MixMonitor from answer; the file is tied to the attempt by CallRecording.
+            variables["DIALER_RECORD"] = "1"
         return variables
 
     async def _complete(self, campaign: Campaign) -> None:

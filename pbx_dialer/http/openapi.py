@@ -26,6 +26,7 @@ _MODULES = (
     "pbx_dialer.http.imports",
     "pbx_dialer.http.projects",
     "pbx_dialer.http.live_feeds",
+    "pbx_dialer.http.transfers",
 )
 
 ERROR = {

@@ -75,4 +75,8 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/projects/{id:\\d+}/imports", imports.import_to_project)
     app.router.add_get("/api/imports/{id:\\d+}", imports.get_import)
     app.router.add_get("/api/imports/{id:\\d+}/rejects.csv", imports.get_rejects)
+    # Transfers of campaign calls and their summary (issue 4: recording and transfers).
+    from pbx_dialer.http import transfers
+
+    app.router.add_get("/api/campaigns/{id:\\d+}/transfers", transfers.list_transfers)
     app.router.add_static("/static", static_dir, name="static")
