@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pbx_dialer.ami.client import AmiNotConnected
 from pbx_dialer.ami.pbx import OriginateRefused, Pbx
@@ -82,6 +83,8 @@ class LiveCall:
 # answered call of theirs may wait for one before it counts as abandoned.
 OVERDIAL_MODES = ("power", "predictive")
 ABANDON_AFTER_S = 2
+# At most this many queued PBX events are stored in one pass of the event loop.
+EVENT_BATCH = 500
 # How long the list of time zones among a campaign's ready records is reused.
 ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
@@ -198,12 +201,62 @@ class Dialer:
                     cached[1].on_agent(now, event.interface, state)
 
     async def _event_loop(self) -> None:
+        """Store events in arrival order; calls that ended together in one transaction."""
         while True:
-            pbx_name, event = await self._events.get()
-            try:
-                await self._store(pbx_name, event)
-            except Exception:
-                log.exception("could not store %r", event)
+            batch = [await self._events.get()]
+            while not self._events.empty() and len(batch) < EVENT_BATCH:
+                batch.append(self._events.get_nowait())
+            ended: list[CallEnded] = []
+            for pbx_name, event in batch:
+                if isinstance(event, CallEnded):
+                    ended.append(event)
+                    continue
+                await self._store_ended(ended)
+                ended = []
+                try:
+                    await self._store(pbx_name, event)
+                except Exception:
+                    log.exception("could not store %r", event)
+            await self._store_ended(ended)
+
+    async def _store_ended(self, ended: list[CallEnded]) -> None:
+        if not ended:
+            return
+        try:
+            stored = await attempt_rows.finish_many(self.db, ended)
+        except Exception:
+            # One bad event must not take the others down with it: store them one by one.
+            log.exception("could not store %d ended calls together", len(ended))
+            stored = []
+            for event in ended:
+                try:
+                    stored.append(await attempt_rows.finish(self.db, event))
+                except Exception:
+                    log.exception("could not store %r", event)
+                    stored.append(None)
+        for event, found in zip(ended, stored, strict=True):
+            if found is None:
+                continue
+            campaign_id, phone, record_state = found
+            if record_state == "ready":
+                await self.align_next_attempt(event.attempt_id)
+            self.notifier.publish(
+                "attempt_ended",
+                {
+                    "attempt_id": event.attempt_id,
+                    "campaign_id": campaign_id,
+                    "phone": phone,
+                    "result": event.result.value,
+                    "agent": event.agent,
+                    "ring_s": event.ring_s,
+                    "wait_s": event.wait_s,
+                    "talk_s": event.talk_s,
+                    "cause": event.cause,
+                    "at": event.at,
+                },
+            )
+            self._counts_due.add(campaign_id)
+        self.wake()
 
     async def _store(self, pbx_name: str, event: PbxEvent) -> None:
         if isinstance(event, CallRecording):
@@ -256,28 +309,7 @@ class Dialer:
             )
             self._publish_call(event.attempt_id)
         elif isinstance(event, CallEnded):
-            stored = await attempt_rows.finish(self.db, event)
-            if stored is None:
-                return
-            campaign_id, phone = stored
-            await self.align_next_attempt(event.attempt_id)
-            self.notifier.publish(
-                "attempt_ended",
-                {
-                    "attempt_id": event.attempt_id,
-                    "campaign_id": campaign_id,
-                    "phone": phone,
-                    "result": event.result.value,
-                    "agent": event.agent,
-                    "ring_s": event.ring_s,
-                    "wait_s": event.wait_s,
-                    "talk_s": event.talk_s,
-                    "cause": event.cause,
-                    "at": event.at,
-                },
-            )
-            self._counts_due.add(campaign_id)
-            self.wake()
+            await self._store_ended([event])
 
     def _publish_call(self, attempt_id: int) -> None:
         call = self.live.get(attempt_id)
@@ -401,9 +433,10 @@ class Dialer:
         if not centre_open:
             return
         taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now, zones)
-        limit.record(now, len(taken))
         if taken:
             self._counts_due.add(campaign.id)
+        taken = await self._last_check(campaign, taken, now)
+        limit.record(now, len(taken))
         for attempt in taken:
             self.live[attempt.id] = LiveCall(
                 attempt.id, campaign.id, pbx.name, attempt.phone, "ringing", now
@@ -414,6 +447,27 @@ class Dialer:
             task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
+
+    async def _last_check(
+        self, campaign: Campaign, taken: list[attempt_rows.PlacedAttempt], now: float
+    ) -> list[attempt_rows.PlacedAttempt]:
+        """The compliance check right before the dial, for the whole batch, written in one
+        transaction (a write per call would queue behind the storing of ended calls)."""
+        allowed: list[tuple[attempt_rows.PlacedAttempt, dict[str, Any]]] = []
+        refused: list[tuple[attempt_rows.PlacedAttempt, str]] = []
+        for attempt in taken:
+            verdict = await compliance.check(
+                self.db, campaign, attempt.record_id, attempt.phone, now
+            )
+            if verdict.allowed:
+                allowed.append((attempt, verdict.record))
+            else:
+                # Something changed since the pick (a DNC entry, an hour code, the
+                # allowance): no call; the record is filtered, spent, or given back.
+                refused.append((attempt, verdict.refusal))
+        if taken:
+            await attempt_rows.settle_checks(self.db, allowed, refused)
+        return [attempt for attempt, _ in allowed]
 
     async def calling_hours(
         self, campaign: Campaign, now: float
@@ -484,21 +538,6 @@ class Dialer:
         self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
     ) -> None:
         settings = campaign.settings
-        verdict = await compliance.check(
-            self.db, campaign, attempt.record_id, attempt.phone, self.clock()
-        )
-        if not verdict.allowed:
-            # Something changed since the pick (a DNC entry, an hour code, the allowance):
-            # no call; the record is filtered, spent, or given back for later.
-            self.live.pop(attempt.id, None)
-            if verdict.refusal == "later":
-                await attempt_rows.forget_unsent(self.db, attempt)
-            else:
-                await attempt_rows.filter_unsent(self.db, attempt, verdict.refusal)
-            self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
-            self._counts_due.add(campaign.id)
-            return
-        await attempt_rows.set_compliance(self.db, attempt.id, verdict.record)
         try:
             await pbx.place_call(
                 attempt_id=attempt.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,23 +158,32 @@ async def _ready_zones(conn: aiosqlite.Connection, campaign_id: int) -> list[str
         return [r["timezone"] for r in await cursor.fetchall()]
 
 
-async def filter_unsent(db: Database, attempt: PlacedAttempt, reason: str) -> None:
-    """Right before the dial the record turned out not callable: no call is made, the
-    attempt is undone, and the record is filtered (reason DNC) or out of attempts."""
-    state = "max_calls" if reason == "max_calls" else "filtered"
+async def settle_checks(
+    db: Database,
+    allowed: list[tuple[PlacedAttempt, dict[str, Any]]],
+    refused: list[tuple[PlacedAttempt, str]],
+) -> None:
+    """After the last check of a batch: store why each call was allowed, and undo the
+    refused ones (given back for later, filtered as DNC, or out of attempts)."""
     async with db.transaction() as conn:
-        await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
-        await conn.execute(
-            "UPDATE records SET state = ?, reason = ?, attempts = attempts - 1 WHERE id = ?",
-            (state, "" if state == "max_calls" else reason, attempt.record_id),
+        await conn.executemany(
+            "UPDATE attempts SET compliance = ? WHERE id = ?",
+            [(json.dumps(record), attempt.id) for attempt, record in allowed],
         )
-
-
-async def set_compliance(db: Database, attempt_id: int, record: dict[str, Any]) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE attempts SET compliance = ? WHERE id = ?", (json.dumps(record), attempt_id)
-        )
+        for attempt, refusal in refused:
+            await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
+            if refusal == "later":
+                await conn.execute(
+                    "UPDATE records SET state = 'ready', attempts = attempts - 1 WHERE id = ?",
+                    (attempt.record_id,),
+                )
+            else:
+                state = "max_calls" if refusal == "max_calls" else "filtered"
+                await conn.execute(
+                    "UPDATE records SET state = ?, reason = ?, attempts = attempts - 1 "
+                    "WHERE id = ?",
+                    (state, "" if state == "max_calls" else refusal, attempt.record_id),
+                )
 
 
 async def forget_unsent(db: Database, attempt: PlacedAttempt) -> None:
@@ -198,54 +207,71 @@ async def mark(db: Database, attempt_id: int, state: str, **values: Any) -> None
         )
 
 
-async def finish(db: Database, ended: CallEnded) -> tuple[int, str] | None:
+async def finish(db: Database, ended: CallEnded) -> tuple[int, str, str] | None:
     """Store the attempt's outcome and settle its record: the agent's classification if
     one was given during the call, else the technical result's default classification
-    and retry rule. Returns the campaign id and the number, or None if the attempt was
-    already ended (a second report is ignored)."""
+    and retry rule. Returns the campaign id, the number and the record's new state, or
+    None if the attempt was already ended (a second report is ignored)."""
+    return (await finish_many(db, [ended]))[0]
+
+
+async def finish_many(
+    db: Database, ended: Sequence[CallEnded]
+) -> list[tuple[int, str, str] | None]:
+    """`finish` for several attempts in one transaction: calls that end together are
+    stored together, without queueing one write per call."""
     async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT campaign_id, record_id, phone, classification, classified_by, callback_at, "
-            "callback_agent FROM attempts WHERE id = ? AND state != 'ended'",
-            (ended.attempt_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        await conn.execute(
-            "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
-            "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
-            "ring_s = ?, wait_s = ?, talk_s = ? "
-            "WHERE id = ?",
-            (
-                ended.result,
-                ended.cause,
-                ended.queue,
-                ended.agent,
-                ended.at,
-                ended.ring_s,
-                ended.wait_s,
-                ended.talk_s,
-                ended.attempt_id,
-            ),
-        )
-        settings, attempts = await _settings_and_attempts(conn, row["record_id"])
-        if row["classified_by"]:
+        return [await _finish_in(conn, one) for one in ended]
+
+
+async def _finish_in(conn: aiosqlite.Connection, ended: CallEnded) -> tuple[int, str, str] | None:
+    async with conn.execute(
+        "SELECT campaign_id, record_id, phone, classification, classified_by, callback_at, "
+        "callback_agent FROM attempts WHERE id = ? AND state != 'ended'",
+        (ended.attempt_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
+        "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
+        "ring_s = ?, wait_s = ?, talk_s = ? "
+        "WHERE id = ?",
+        (
+            ended.result,
+            ended.cause,
+            ended.queue,
+            ended.agent,
+            ended.at,
+            ended.ring_s,
+            ended.wait_s,
+            ended.talk_s,
+            ended.attempt_id,
+        ),
+    )
+    settings, attempts = await _settings_and_attempts(conn, row["record_id"])
+    outcome: outcomes.RecordOutcome | None = None
+    if row["classified_by"]:
+        try:
             outcome = outcomes.by_agent(
                 settings, attempts, row["classification"], ended.at,
                 row["callback_at"], row["callback_agent"],
             )  # fmt: skip
-        else:
-            outcome = outcomes.at_call_end(settings, attempts, ended.result, ended.at)
-            await conn.execute(
-                "UPDATE attempts SET classification = ? WHERE id = ?",
-                (outcome.classification, ended.attempt_id),
-            )
-        await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, ended.at)
+        except outcomes.ClassificationRefused:
+            # The campaign's classifications changed during the call: the default applies.
+            outcome = None
+    if outcome is None:
+        outcome = outcomes.at_call_end(settings, attempts, ended.result, ended.at)
         await conn.execute(
-            "UPDATE records SET last_result = ? WHERE id = ?", (ended.result, row["record_id"])
+            "UPDATE attempts SET classification = ? WHERE id = ?",
+            (outcome.classification, ended.attempt_id),
         )
-        return int(row["campaign_id"]), str(row["phone"])
+    await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, ended.at)
+    await conn.execute(
+        "UPDATE records SET last_result = ? WHERE id = ?", (ended.result, row["record_id"])
+    )
+    return int(row["campaign_id"]), str(row["phone"]), outcome.state
 
 
 async def _settings_and_attempts(
