@@ -21,6 +21,7 @@ from pbx_dialer.config import Settings
 from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.http import keys
 from pbx_dialer.http.errors import error_middleware
+from pbx_dialer.http.imports import imports_ctx
 from pbx_dialer.http.live_feeds import live_feeds_ctx
 from pbx_dialer.http.routes import setup_routes
 from pbx_dialer.notifier import Notifier
@@ -108,6 +109,6 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         loader=jinja2.FileSystemLoader(str(WEB_DIR / "templates")),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    app.cleanup_ctx.extend([database_ctx, pbx_ctx, dialer_ctx, live_feeds_ctx])
+    app.cleanup_ctx.extend([database_ctx, pbx_ctx, dialer_ctx, live_feeds_ctx, imports_ctx])
     setup_routes(app, WEB_DIR / "static")
     return app

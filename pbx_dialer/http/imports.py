@@ -10,12 +10,15 @@ id; the import runs in a worker process. The reject file defuses formula-looking
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 
 from pbx_dialer.http import keys
@@ -27,17 +30,48 @@ from pbx_dialer.storage import imports as import_rows
 
 MAX_UPLOAD = 256 * 1024 * 1024
 imports_key = web.AppKey("imports", ImportService)
+log = logging.getLogger(__name__)
 
 
-def setup(app: web.Application) -> None:
-    async def imports_ctx(app: web.Application) -> AsyncIterator[None]:
-        service = ImportService(app[keys.db_key], app[keys.clock_key])
-        await service.recover()
-        app[imports_key] = service
-        yield
-        await service.close()
+# How often live pages get the progress of running imports.
+PROGRESS_INTERVAL_S = 0.5
 
-    app.cleanup_ctx.append(imports_ctx)
+
+async def imports_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The import service (one worker process per running import) and its progress pusher."""
+    service = ImportService(app[keys.db_key], app[keys.clock_key])
+    await service.recover()
+    app[imports_key] = service
+    progress = asyncio.get_running_loop().create_task(_publish_progress(app))
+    yield
+    progress.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await progress
+    await service.close()
+
+
+async def _publish_progress(app: web.Application) -> None:
+    """Push each running import's progress to live pages, and its last state once done."""
+    db, notifier = app[keys.db_key], app[keys.notifier_key]
+    watched: set[int] = set()
+    while True:
+        await asyncio.sleep(PROGRESS_INTERVAL_S)
+        try:
+            running = set(await import_rows.running(db))
+            for import_id in sorted(running | watched):
+                found = await import_rows.get(db, import_id)
+                if found is not None:
+                    notifier.publish("import", {"import": found})
+            watched = running
+        except Exception:
+            log.exception("could not publish import progress")
+
+
+@aiohttp_jinja2.template("import.html")
+async def import_page(request: web.Request) -> dict[str, Any]:
+    """Upload a CSV into a campaign and watch it arrive."""
+    campaign = await request.app[keys.campaigns_key].get(path_id(request))
+    return {"campaign": campaign.to_json()}
 
 
 class _TooLarge(Exception):

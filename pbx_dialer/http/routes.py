@@ -11,12 +11,14 @@ from pbx_dialer.http import (  # records: DNC and contact lists
     campaigns,
     dnc,
     hour_codes,
+    imports,
     lists,
     live_feeds,
     openapi,
     projects,
     records,
     status,
+    transfers,
 )
 
 
@@ -25,6 +27,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/ws", status.websocket, name="ws")
     app.router.add_get("/healthz", status.healthz, name="healthz")
     app.router.add_get("/api/status", status.snapshot, name="api-status")
+    app.router.add_get("/campaigns/{id:\\d+}/import", imports.import_page, name="campaign-upload")
     app.router.add_get("/api/openapi.json", openapi.openapi_json, name="openapi")
     app.router.add_get("/api/campaigns", campaigns.list_campaigns)
     app.router.add_post("/api/campaigns", campaigns.create_campaign)
@@ -68,15 +71,11 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_delete("/api/hour-codes/{id:\\d+}", hour_codes.delete_hour_code)
     app.router.add_get("/api/hour-codes/{id:\\d+}/check", hour_codes.check_hour_code)
     # CSV import into a campaign or a project, progress, reject file (issue 3).
-    from pbx_dialer.http import imports
-
-    imports.setup(app)
     app.router.add_post("/api/campaigns/{id:\\d+}/imports", imports.import_to_campaign)
     app.router.add_post("/api/projects/{id:\\d+}/imports", imports.import_to_project)
     app.router.add_get("/api/imports/{id:\\d+}", imports.get_import)
     app.router.add_get("/api/imports/{id:\\d+}/rejects.csv", imports.get_rejects)
     # Transfers of campaign calls and their summary (issue 4: recording and transfers).
-    from pbx_dialer.http import transfers
 
     app.router.add_get("/api/campaigns/{id:\\d+}/transfers", transfers.list_transfers)
     app.router.add_static("/static", static_dir, name="static")
