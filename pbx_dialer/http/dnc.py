@@ -212,25 +212,6 @@ async def download_csv(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def routes(prefix: str) -> list[tuple[str, str, Any]]:
-    """(method, path, handler) for one list's routes under `prefix`."""
-    return [
-        ("GET", f"{prefix}/dnc", list_dnc),
-        ("POST", f"{prefix}/dnc", add_dnc),
-        ("POST", f"{prefix}/dnc/remove", remove_dnc),
-        ("GET", f"{prefix}/dnc.csv", download_csv),
-        ("POST", f"{prefix}/dnc.csv", upload_csv),
-        ("GET", f"{prefix}/dnc/{PHONE_PATH}", get_dnc),
-        ("DELETE", f"{prefix}/dnc/{PHONE_PATH}", delete_dnc),
-    ]
-
-
-def setup(app: web.Application) -> None:
-    for prefix in ("/api", "/api/campaigns/{id:\\d+}"):
-        for method, path, handler in routes(prefix):
-            app.router.add_route(method, path, handler)
-
-
 # OpenAPI 3.0 path items.
 _REGION = {
     "name": "region",

@@ -57,7 +57,16 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/api/campaigns/{id:\\d+}/feed", live_feeds.get_feed)
     app.router.add_delete("/api/campaigns/{id:\\d+}/feed", live_feeds.delete_feed)
     # Records: DNC lists, contact lists, inventory, cancel (search is GET .../records).
-    dnc.setup(app)
+    # The global do-not-call list and each campaign's own.
+    phone = dnc.PHONE_PATH
+    for prefix in ("/api", "/api/campaigns/{id:\\d+}"):
+        app.router.add_get(f"{prefix}/dnc", dnc.list_dnc)
+        app.router.add_post(f"{prefix}/dnc", dnc.add_dnc)
+        app.router.add_post(f"{prefix}/dnc/remove", dnc.remove_dnc)
+        app.router.add_get(f"{prefix}/dnc.csv", dnc.download_csv)
+        app.router.add_post(f"{prefix}/dnc.csv", dnc.upload_csv)
+        app.router.add_get(f"{prefix}/dnc/{phone}", dnc.get_dnc)
+        app.router.add_delete(f"{prefix}/dnc/{phone}", dnc.delete_dnc)
     app.router.add_get("/api/campaigns/{id:\\d+}/lists", lists.list_lists)
     app.router.add_post("/api/campaigns/{id:\\d+}/lists", lists.create_list)
     app.router.add_patch("/api/campaigns/{id:\\d+}/lists/{list_id:\\d+}", lists.edit_list)
