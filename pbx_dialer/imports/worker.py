@@ -1,23 +1,24 @@
 """One import job, run in its own process (`python -m pbx_dialer.imports.worker JOB`).
 
-The server starts it so parsing a million rows uses the second core and never holds the
-server's GIL. Inside, one thread reads and prepares rows while another writes the
-batches (sqlite3 releases the GIL while it works), joined by a short queue so memory
-stays bounded whatever the file's size.
+The server starts it so parsing a million rows never holds the server's GIL. This
+process reads and prepares rows; a second one (`--write`) stores the batches, so both
+cores work, and memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
-import queue
+import pickle
+import sqlite3
+import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import IO, Any
 
 from pbx_dialer.imports.reader import (
     ImportFailed,
@@ -57,42 +58,47 @@ class Job:
         return cls(**json.loads(text))
 
 
-_DONE = object()
+_END = "end"
 
 
 def run(job: Job, clock: Callable[[], float] = time.time) -> str:
     """Run the job to its end; returns its final state ('done' or 'failed')."""
     conn = import_rows.connect(job.db_path)
-    writer = import_rows.ImportWriter(conn, job.import_id, job.list_name, clock())
     try:
-        _run(job, writer)
-    except (ImportFailed, import_rows.ImportAborted) as exc:
-        import_rows.fail(conn, job.import_id, str(exc), clock())
+        try:
+            error = _run(job, conn)
+        except (ImportFailed, import_rows.ImportAborted) as exc:
+            error = str(exc)
+        except Exception as exc:
+            import_rows.fail(conn, job.import_id, f"internal error: {exc}", clock())
+            raise
+        if error is None:
+            return "done"
+        import_rows.fail(conn, job.import_id, error, clock())
         return "failed"
-    except Exception as exc:
-        import_rows.fail(conn, job.import_id, f"internal error: {exc}", clock())
-        raise
     finally:
         conn.close()
-    return "done"
 
 
-def _run(job: Job, writer: import_rows.ImportWriter) -> None:
+def _run(job: Job, conn: sqlite3.Connection) -> str | None:
+    """Parse here, store in a writer process; None when done, else why it failed."""
+    setup = import_rows.ImportWriter(conn, job.import_id, job.list_name, 0.0)
     with open(job.file_path, "rb") as binary:
         encoding = detect_encoding(binary)
         text = io.TextIOWrapper(binary, encoding=encoding, newline="")
         lines = Lines(text)
         header, delimiter = read_header(lines)
         columns = map_columns(header, job.mapping)
-        writer.set_format(encoding, delimiter)
+        setup.set_format(encoding, delimiter)
+        direct: int | None = None
         if job.project_id is not None:
-            raw_rules, default = writer.project(job.project_id)
+            raw_rules, default = setup.project(job.project_id)
             rules = parse_rules(raw_rules, columns)
-            targets = writer.campaign_targets(writer.rule_campaigns(rules, default))
+            targets = setup.campaign_targets(setup.rule_campaigns(rules, default))
             preparer = RowPreparer(columns, delimiter, targets, rules, default)
         else:
             assert job.campaign_id is not None
-            targets = writer.campaign_targets([job.campaign_id])
+            targets = setup.campaign_targets([job.campaign_id])
             target = targets.get(job.campaign_id)
             if target is None:
                 raise ImportFailed(f"no campaign {job.campaign_id}")
@@ -100,69 +106,117 @@ def _run(job: Job, writer: import_rows.ImportWriter) -> None:
                 raise ImportFailed(
                     f"campaign {job.campaign_id} is not open to imports ({target.refused})"
                 )
-            writer.direct_campaign = job.campaign_id
+            direct = job.campaign_id
             preparer = RowPreparer(columns, delimiter, targets)
-
-        batches: queue.Queue[object] = queue.Queue(maxsize=1)
-        failure: list[BaseException] = []
-
-        def write_batches() -> None:
-            while True:
-                item = batches.get()
-                if item is _DONE:
-                    return
-                if failure:
-                    continue  # drain so the reader never blocks
-                assert isinstance(item, tuple)
-                try:
-                    writer.write(item[0], item[1])
-                except BaseException as exc:
-                    failure.append(exc)
-
-        thread = threading.Thread(target=write_batches, name="import-writer", daemon=True)
-        thread.start()
+        # Parsing and storing each take about a core: the writer is a process of its own
+        # (threads would share one GIL), fed through a pipe whose small buffer keeps at
+        # most about two batches in memory.
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "pbx_dialer.imports.worker", "--write", job.to_json()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert writer.stdin is not None
         try:
-            _produce(lines, delimiter, preparer, binary.tell, batches, failure, job.batch)
-        finally:
-            batches.put(_DONE)
-            thread.join()
-        if failure:
-            raise failure[0]
-    writer.finish(time.time())
+            with contextlib.suppress(BrokenPipeError):  # the writer failed: it says why
+                pickle.dump(direct, writer.stdin, pickle.HIGHEST_PROTOCOL)
+                _produce(lines, preparer, binary.tell, writer.stdin, job.batch)
+                pickle.dump(_END, writer.stdin, pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            writer.kill()
+            writer.wait()
+            raise
+        out, err = writer.communicate()  # closes the pipe; the writer then finishes
+    if writer.returncode != 0 or not out:
+        tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        return f"internal error: the import writer failed ({tail[0][:200]})"
+    error = json.loads(out).get("error")
+    return None if error is None else str(error)
 
 
 def _produce(
     lines: Lines,
-    delimiter: str,
     preparer: RowPreparer,
     position: Callable[[], int],
-    batches: queue.Queue[object],
-    failure: Sequence[BaseException],
+    pipe: IO[bytes],
     size: int,
 ) -> None:
     prepare = preparer.prepare
-    batch: list[Prepared | Rejected] = []
-    append = batch.append
-    for line, cells in read_rows(lines, delimiter):
-        if isinstance(cells, Rejected):
-            append(cells)
+    rejects: list[tuple[int, str, str]] = []
+    groups: dict[int, import_rows.Group] = {}
+    count = 0
+    for line, cells in read_rows(lines, preparer.delimiter):
+        item = cells if isinstance(cells, Rejected) else prepare(line, cells)
+        if item is None:
+            continue
+        count += 1
+        if type(item) is Prepared:
+            group = groups.get(item.campaign_id)
+            if group is None:
+                group = groups[item.campaign_id] = import_rows.Group()
+            group.lines.append(line)
+            group.raws.append(item.raw)
+            group.rows.append(
+                (
+                    item.phone,
+                    item.name,
+                    "ready",
+                    item.external_id,
+                    item.timezone,
+                    item.tz_source,
+                    item.notes,
+                    item.phones,
+                    item.custom,
+                    "",
+                )
+            )
         else:
-            item = prepare(line, cells)
-            if item is not None:
-                append(item)
-        if len(batch) >= size:
-            if failure:
-                return
-            batches.put((batch, position()))
-            batch = []
-            append = batch.append
-    batches.put((batch, position()))
+            assert isinstance(item, Rejected)
+            rejects.append((item.line, item.reason, item.raw))
+        if count >= size:
+            _send(pipe, import_rows.Batch(rejects, groups, position()))
+            rejects, groups, count = [], {}, 0
+    _send(pipe, import_rows.Batch(rejects, groups, position()))
+
+
+def _send(pipe: IO[bytes], batch: import_rows.Batch) -> None:
+    # One pickle per batch (a long-lived Pickler's memo would keep every batch alive).
+    pickle.dump(batch, pipe, pickle.HIGHEST_PROTOCOL)
+
+
+def write(job: Job, source: IO[bytes], clock: Callable[[], float] = time.time) -> dict[str, str]:
+    """The writer process: store the batches read from `source` until the end mark.
+    Returns {} when done, {"error": why} when the import must be failed."""
+    conn = import_rows.connect(job.db_path, foreign_keys=False)
+    writer = import_rows.ImportWriter(conn, job.import_id, job.list_name, clock())
+    try:
+        writer.direct_campaign = pickle.load(source)
+        while True:
+            try:
+                batch = pickle.load(source)
+            except EOFError:
+                # The parser stopped without its end mark: it fails the import itself.
+                return {"error": "the import stopped before the end of the file"}
+            if batch == _END:
+                break
+            writer.write(batch)
+        writer.finish(clock())
+    except import_rows.ImportAborted as exc:
+        return {"error": str(exc)}
+    finally:
+        conn.close()
+    return {}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # The server's requests come first when both want the CPU.
     os.nice(5)
+    if len(args) == 2 and args[0] == "--write":
+        result = write(Job.from_json(args[1]), sys.stdin.buffer)
+        sys.stdout.write(json.dumps(result))
+        return 0
     if len(args) != 1:
         print("usage: python -m pbx_dialer.imports.worker JOB_JSON", file=sys.stderr)
         return 2

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
-from pbx_dialer.imports.reader import Prepared, Rejected, Rule, Target
-from pbx_dialer.storage.db import Database
+from pbx_dialer.imports.reader import Rule, Target
 
-_IN_CHUNK = 500  # bound parameters per IN (...) query
+if TYPE_CHECKING:  # the worker processes never load the server's async layer
+    from pbx_dialer.storage.db import Database
+
 _USABLE = ("draft", "active", "paused")
 
 IMPORT_COLUMNS = (
@@ -92,10 +94,13 @@ async def running(db: Database) -> list[int]:
 # --- worker side ------------------------------------------------------------------------
 
 
-def connect(path: str) -> sqlite3.Connection:
+def connect(path: str, *, foreign_keys: bool = True) -> sqlite3.Connection:
+    """The worker's own connection. WAL with synchronous=NORMAL, as the server: a crash
+    or power cut can lose the last commits but never corrupts the database (and an
+    import cut short is undone as a whole at the next start)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     conn.execute("PRAGMA synchronous=NORMAL")
     # Index pages of a million records stay in memory while the batches go in.
     conn.execute("PRAGMA cache_size=-32768")
@@ -109,9 +114,40 @@ class ImportAborted(Exception):
     pass
 
 
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+# A record as the parser hands it over, in the INSERT's column order:
+# phone, name, state, external_id, timezone, tz_source, notes, phones, custom, reason.
+Row = tuple[str, str, str, str | None, str | None, str, str, str, str, str]
+_PHONE: Final = 0
+_EXTERNAL: Final = 3
+
+
+@dataclass(slots=True)
+class Group:
+    """One campaign's records of a batch: line numbers, raw rows (for a duplicate's
+    reject) and the records themselves, in file order."""
+
+    lines: list[int] = field(default_factory=list)
+    raws: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Batch:
+    rejects: list[tuple[int, str, str]]  # line, reason, raw
+    groups: dict[int, Group]  # campaign id -> its records
+    bytes_done: int
+
+
+def _repeated(values: Sequence[str | None]) -> set[str]:
+    """Values found more than once (None ignored); empty at C speed in the usual case."""
+    if len(set(values)) == len(values):
+        return set()
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for value in values:
+        if value is not None:
+            (twice if value in seen else seen).add(value)
+    return twice
 
 
 class ImportWriter:
@@ -174,21 +210,16 @@ class ImportWriter:
 
     # batches
 
-    def write(self, batch: Sequence[Prepared | Rejected], bytes_done: int) -> None:
+    def write(self, batch: Batch) -> None:
+        """One batch in one transaction: its records, rejects and the progress."""
         conn = self.conn
-        rejects: list[tuple[int, int, str, str]] = []
-        by_campaign: dict[int, list[Prepared]] = {}
-        for item in batch:
-            if isinstance(item, Rejected):
-                rejects.append((self.import_id, item.line, item.reason, item.raw))
-                self.counts["rejected"] += 1
-            else:
-                by_campaign.setdefault(item.campaign_id, []).append(item)
-        self.counts["rows_read"] += len(batch)
+        rejects = [(self.import_id, line, reason, raw) for line, reason, raw in batch.rejects]
+        self.counts["rejected"] += len(rejects)
+        self.counts["rows_read"] += len(rejects) + sum(len(g.lines) for g in batch.groups.values())
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for campaign_id, items in by_campaign.items():
-                self._store(campaign_id, items, rejects)
+            for campaign_id, group in batch.groups.items():
+                self._store(campaign_id, group, rejects)
             if rejects:
                 conn.executemany(
                     "INSERT INTO import_rejects (import_id, line, reason, raw) VALUES (?, ?, ?, ?)",
@@ -199,7 +230,7 @@ class ImportWriter:
                 "UPDATE imports SET bytes_done = ?, rows_read = ?, accepted = ?, rejected = ?, "
                 "duplicates = ?, filtered = ? WHERE id = ?",
                 (
-                    bytes_done,
+                    batch.bytes_done,
                     c["rows_read"],
                     c["accepted"],
                     c["rejected"],
@@ -223,34 +254,44 @@ class ImportWriter:
         return str(row[0]) if row is not None else None
 
     def _store(
-        self, campaign_id: int, items: list[Prepared], rejects: list[tuple[int, int, str, str]]
+        self, campaign_id: int, group: Group, rejects: list[tuple[int, int, str, str]]
     ) -> None:
         conn = self.conn
+        # Checked inside this transaction: the writer's connection runs without foreign
+        # keys (they cost a look-up per record), so the campaign and the list it points
+        # to must exist now, and nobody can remove them before the commit.
         status = self._status(campaign_id)
         if status not in _USABLE:
             if campaign_id == self.direct_campaign:
                 raise ImportAborted(f"campaign {campaign_id} is {status or 'gone'}")
-            for item in items:
+            for line, raw in zip(group.lines, group.raws, strict=True):
                 reason = f"routed to campaign {campaign_id}, which is {status or 'gone'}"
-                rejects.append((self.import_id, item.line, reason, item.raw))
-            self.counts["rejected"] += len(items)
+                rejects.append((self.import_id, line, reason, raw))
+            self.counts["rejected"] += len(group.lines)
             return
         list_id = self.lists.get(campaign_id)
+        if (
+            list_id is not None
+            and not conn.execute("SELECT 1 FROM contact_lists WHERE id = ?", (list_id,)).fetchone()
+        ):
+            raise ImportAborted(f"the import's list {list_id} is gone")
         if list_id is None:
             list_id = self._create_list(campaign_id)
-        # Duplicates: earlier in this batch (a dict), earlier batches of this import and
-        # the campaign's other records (the (campaign_id, phone/external_id) indexes).
-        phones = [p.phone for p in items]
+        rows = group.rows
+        # Duplicates: earlier in this batch, earlier batches of this import and the
+        # campaign's other records (the (campaign_id, phone/external_id) indexes).
+        phones = [r[_PHONE] for r in rows]
+        externals = [r[_EXTERNAL] for r in rows if r[_EXTERNAL] is not None]
         seen_phone = self._existing(
-            "SELECT phone, list_id FROM records WHERE campaign_id = ? AND phone IN ({})",
+            "SELECT j.value, r.list_id FROM json_each(?) j CROSS JOIN records r "
+            "ON r.campaign_id = ? AND r.phone = j.value",
             campaign_id,
             phones,
         )
-        externals = [p.external_id for p in items if p.external_id is not None]
         seen_external = (
             self._existing(
-                "SELECT external_id, list_id FROM records WHERE campaign_id = ? "
-                "AND external_id IN ({})",
+                "SELECT j.value, r.list_id FROM json_each(?) j CROSS JOIN records r "
+                "ON r.campaign_id = ? AND r.external_id = j.value",
                 campaign_id,
                 externals,
             )
@@ -258,56 +299,65 @@ class ImportWriter:
             else {}
         )
         dnc = self._dnc(campaign_id, phones)
+        # Only rows holding a value seen elsewhere need the row-by-row rules below;
+        # the others (nearly all) go in as the parser made them.
+        odd_phones = set(seen_phone) | dnc | _repeated(phones)
+        odd_externals = set(seen_external) | _repeated(externals)
+        count = len(rows)
+        if not odd_phones and not odd_externals:
+            self.counts["accepted"] += count
+            self._insert(campaign_id, list_id, rows)
+            return
         in_batch_phone: dict[str, int] = {}
         in_batch_external: dict[str, int] = {}
-        rows: list[tuple[Any, ...]] = []
-        now = self.now
-        for item in items:
-            why = self._duplicate(
-                "phone", item.phone, seen_phone, in_batch_phone, list_id, campaign_id
-            )
-            if why is None and item.external_id is not None:
+        kept: list[Row] = []
+        for line, raw, row in zip(group.lines, group.raws, rows, strict=True):
+            phone = row[_PHONE]
+            external = row[_EXTERNAL]
+            if phone not in odd_phones and (external is None or external not in odd_externals):
+                kept.append(row)
+                self.counts["accepted"] += 1
+                continue
+            why = self._duplicate("phone", phone, seen_phone, in_batch_phone, list_id, campaign_id)
+            if why is None and external is not None:
                 why = self._duplicate(
-                    "external id",
-                    item.external_id,
-                    seen_external,
-                    in_batch_external,
-                    list_id,
-                    campaign_id,
+                    "external id", external, seen_external, in_batch_external, list_id, campaign_id
                 )
             if why is not None:
-                rejects.append((self.import_id, item.line, why, item.raw))
+                rejects.append((self.import_id, line, why, raw))
                 self.counts["duplicates"] += 1
                 continue
-            in_batch_phone[item.phone] = item.line
-            if item.external_id is not None:
-                in_batch_external[item.external_id] = item.line
-            filtered = item.phone in dnc
-            if filtered:
+            in_batch_phone[phone] = line
+            if external is not None:
+                in_batch_external[external] = line
+            if phone in dnc:
                 self.counts["filtered"] += 1
+                phone, name, _, external, zone, source, notes, numbers, custom, _ = row
+                row = (
+                    phone,
+                    name,
+                    "filtered",
+                    external,
+                    zone,
+                    source,
+                    notes,
+                    numbers,
+                    custom,
+                    "DNC",
+                )
             else:
                 self.counts["accepted"] += 1
-            rows.append(
-                (
-                    campaign_id,
-                    list_id,
-                    item.phone,
-                    item.name,
-                    "filtered" if filtered else "ready",
-                    item.external_id,
-                    item.timezone,
-                    item.tz_source,
-                    item.notes,
-                    item.phones,
-                    item.custom,
-                    "DNC" if filtered else "",
-                    now,
-                )
-            )
-        conn.executemany(
-            "INSERT INTO records (campaign_id, list_id, phone, name, state, external_id, "
-            "timezone, tz_source, notes, phones, custom, reason, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            kept.append(row)
+        self._insert(campaign_id, list_id, kept)
+
+    def _insert(self, campaign_id: int, list_id: int, rows: Sequence[Row]) -> None:
+        # The same campaign, list and time for the whole batch: written into the
+        # statement (integers and a float's exact repr), not bound per row.
+        self.conn.executemany(
+            "INSERT INTO records (campaign_id, list_id, created_at, phone, name, state, "
+            "external_id, timezone, tz_source, notes, phones, custom, reason) "
+            f"VALUES ({int(campaign_id)}, {int(list_id)}, {float(self.now)!r}, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -329,28 +379,26 @@ class ImportWriter:
             return f"duplicate {what} {value}: already in campaign {campaign_id}"
         return None
 
-    def _existing(self, sql: str, campaign_id: int, values: Sequence[str]) -> dict[str, int | None]:
+    def _existing(
+        self, sql: str, campaign_id: int, values: Sequence[str | None]
+    ) -> dict[str, int | None]:
         found: dict[str, int | None] = {}
-        for chunk in _chunks(values):
-            query = sql.format(",".join("?" * len(chunk)))
-            for value, list_id in self.conn.execute(query, (campaign_id, *chunk)):
-                # An earlier line of this file wins over a record of another list.
-                if found.get(value) != self.lists.get(campaign_id):
-                    found[value] = list_id
+        # One statement per batch: the values go in as one JSON array.
+        for value, list_id in self.conn.execute(sql, (json.dumps(values), campaign_id)):
+            # An earlier line of this file wins over a record of another list.
+            if found.get(value) != self.lists.get(campaign_id):
+                found[value] = list_id
         return found
 
     def _dnc(self, campaign_id: int, phones: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(phones):
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT phone FROM dnc WHERE campaign_id IN (0, ?) AND phone IN ({marks})",
-                    (campaign_id, *chunk),
-                )
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT j.value FROM json_each(?) j CROSS JOIN dnc d "
+                "ON d.campaign_id IN (0, ?) AND d.phone = j.value",
+                (json.dumps(phones), campaign_id),
             )
-        return found
+        }
 
     def _create_list(self, campaign_id: int) -> int:
         cursor = self.conn.execute(
