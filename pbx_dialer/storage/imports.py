@@ -103,7 +103,7 @@ def connect(path: str, *, foreign_keys: bool = True) -> sqlite3.Connection:
     conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     conn.execute("PRAGMA synchronous=NORMAL")
     # Index pages of a million records stay in memory while the batches go in.
-    conn.execute("PRAGMA cache_size=-32768")
+    conn.execute("PRAGMA cache_size=-16384")
     # Each batch dirties many pages of the phone index: checkpointing after every
     # commit would copy them twice. The writer checkpoints every few batches instead.
     conn.execute("PRAGMA wal_autocheckpoint=0")
