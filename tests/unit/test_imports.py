@@ -354,3 +354,89 @@ def test_bench_runs_small() -> None:
     assert result["rows"] == 2000
     assert result["rows_per_s"] > 0 and result["peak_rss_mb"] > 0
     assert "baseline" in out.stdout
+
+
+# Duplicates across batches, within a batch, against the campaign, and DNC: the same
+# report whatever the batch size (the writer process sees one batch at a time).
+BATCHED = (
+    "id,name,phone\n"
+    "E1,Ann,2125550100\n"  # 2 kept
+    "E2,Bob,2125550101\n"  # 3 kept
+    "E3,Cy,2125550100\n"  # 4 same phone as line 2
+    "E1,Di,2125550102\n"  # 5 same id as line 2
+    "E4,Ed,2125550199\n"  # 6 on the campaign's DNC list: filtered
+    "E5,Fay,2125550150\n"  # 7 already in the campaign
+    "E6,Gus,2125550103\n"  # 8 kept
+    "E6,Hal,2125550103\n"  # 9 same phone and id as line 8
+    "E7,Ida,2125550104\n"  # 10 kept
+)
+
+
+async def _batched_import(
+    tmp_path: Path, batch: int
+) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    from pbx_dialer.imports import worker
+    from pbx_dialer.storage.db import Database
+
+    db_path = str(tmp_path / f"batch{batch}.sqlite3")
+    db = await Database.open(db_path)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO campaigns (id, name, created_at, updated_at) VALUES (7, 'B', 0, 0)"
+            )
+            await conn.execute(
+                "INSERT INTO records (campaign_id, phone, created_at) VALUES (7, '+12125550150', 0)"
+            )
+            await conn.execute(
+                "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (7, '+12125550199', 0)"
+            )
+        import_id = await import_rows.create(
+            db, campaign_id=7, project_id=None, filename="b.csv", bytes_total=1, now=0.0
+        )
+        csv_path = tmp_path / f"batch{batch}.csv"
+        csv_path.write_text(BATCHED)
+        job = worker.Job(db_path, import_id, str(csv_path), "b", campaign_id=7, batch=batch)
+        assert await asyncio.to_thread(worker.run, job) == "done"
+        stored = [
+            tuple(r)
+            for r in await db.fetchall(
+                "SELECT external_id, phone, state, reason FROM records "
+                "WHERE list_id IS NOT NULL ORDER BY id"
+            )
+        ]
+        rejected = [
+            tuple(r)
+            for r in await db.fetchall(
+                "SELECT line, reason FROM import_rejects WHERE import_id = ? ORDER BY line",
+                (import_id,),
+            )
+        ]
+        report = await import_rows.get(db, import_id)
+        assert report is not None
+        return stored, rejected, report
+    finally:
+        await db.close()
+
+
+async def test_duplicates_found_across_batches_whatever_their_size(tmp_path: Path) -> None:
+    stored = [
+        ("E1", "+12125550100", "ready", ""),
+        ("E2", "+12125550101", "ready", ""),
+        ("E4", "+12125550199", "filtered", "DNC"),
+        ("E6", "+12125550103", "ready", ""),
+        ("E7", "+12125550104", "ready", ""),
+    ]
+    for batch in (1, 2, 3, 1000):
+        records, rejected, report = await _batched_import(tmp_path, batch)
+        assert records == stored, batch
+        assert [line for line, _ in rejected] == [4, 5, 7, 9], batch
+        assert rejected[2] == (7, "duplicate phone +12125550150: already in campaign 7")
+        assert rejected[0][1].startswith("duplicate phone +12125550100: "), batch
+        assert rejected[1][1].startswith("duplicate external id E1: "), batch
+        if batch == 1000:
+            assert rejected[0][1].endswith("line 2 of this file")
+        if batch == 1:
+            assert rejected[3][1] == "duplicate phone +12125550103: earlier in this file"
+        assert (report["rows_read"], report["accepted"], report["duplicates"]) == (9, 4, 4)
+        assert (report["filtered"], report["rejected"], report["state"]) == (1, 0, "done")
