@@ -343,6 +343,11 @@ class Prepared:
     raw: str
 
 
+# A record as stored, in the import's INSERT order: phone, name, state, external_id,
+# timezone, tz_source, notes, phones (JSON), custom (JSON), reason.
+StoredRow = tuple[str, str, str, str | None, str | None, str, str, str, str, str]
+
+
 @dataclass(slots=True)
 class Rejected:
     line: int
@@ -390,6 +395,30 @@ class RowPreparer:
 
     def prepare(self, line: int, cells: list[str]) -> Prepared | Rejected | None:
         """The record a row makes, its rejection, or None for a row with nothing in it."""
+        found = self.prepare_row(line, cells)
+        if found is None or isinstance(found, Rejected):
+            return found
+        campaign_id, row, raw = found
+        phone, name, _, external_id, timezone, tz_source, notes, phones, custom, _ = row
+        return Prepared(
+            line=line,
+            campaign_id=campaign_id,
+            phone=phone,
+            name=name,
+            external_id=external_id,
+            timezone=timezone,
+            tz_source=tz_source,
+            notes=notes,
+            phones=phones,
+            custom=custom,
+            raw=raw,
+        )
+
+    def prepare_row(
+        self, line: int, cells: list[str]
+    ) -> tuple[int, StoredRow, str] | Rejected | None:
+        """`prepare` for the import worker: (campaign id, the record as stored, the raw
+        row), without building a Prepared for each of a million rows."""
         columns = self.columns
         width = columns.width
         if len(cells) != width:
@@ -484,19 +513,19 @@ class RowPreparer:
         if len(notes) > MAX_NOTES:
             return self._reject(line, f"notes longer than {MAX_NOTES} characters", cells)
         custom = ",".join(f"{key}:{encode_string(cells[i])}" for i, key in self._custom if cells[i])
-        return Prepared(
-            line=line,
-            campaign_id=campaign_id,
-            phone=first.e164,
-            name=name,
-            external_id=external_id,
-            timezone=zone.zone,
-            tz_source=zone.source,
-            notes=notes,
-            phones='["' + '","'.join(numbers) + '"]',
-            custom="{" + custom + "}",
-            raw=self.delimiter.join(cells)[:MAX_RAW],
+        row = (
+            first.e164,
+            name,
+            "ready",
+            external_id,
+            zone.zone,
+            zone.source,
+            notes,
+            '["' + '","'.join(numbers) + '"]',
+            "{" + custom + "}",
+            "",
         )
+        return campaign_id, row, self.delimiter.join(cells)[:MAX_RAW]
 
     def _column_name(self, index: int) -> str:
         return self.columns.headers[index] or f"column {index + 1}"

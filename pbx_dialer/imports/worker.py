@@ -23,7 +23,6 @@ from typing import IO, Any
 from pbx_dialer.imports.reader import (
     ImportFailed,
     Lines,
-    Prepared,
     Rejected,
     RowPreparer,
     detect_encoding,
@@ -142,7 +141,7 @@ def _produce(
     pipe: IO[bytes],
     size: int,
 ) -> None:
-    prepare = preparer.prepare
+    prepare = preparer.prepare_row
     rejects: list[tuple[int, str, str]] = []
     groups: dict[int, import_rows.Group] = {}
     count = 0
@@ -151,26 +150,14 @@ def _produce(
         if item is None:
             continue
         count += 1
-        if type(item) is Prepared:
-            group = groups.get(item.campaign_id)
+        if type(item) is tuple:
+            campaign_id, row, raw = item
+            group = groups.get(campaign_id)
             if group is None:
-                group = groups[item.campaign_id] = import_rows.Group()
+                group = groups[campaign_id] = import_rows.Group()
             group.lines.append(line)
-            group.raws.append(item.raw)
-            group.rows.append(
-                (
-                    item.phone,
-                    item.name,
-                    "ready",
-                    item.external_id,
-                    item.timezone,
-                    item.tz_source,
-                    item.notes,
-                    item.phones,
-                    item.custom,
-                    "",
-                )
-            )
+            group.raws.append(raw)
+            group.rows.append(row)
         else:
             assert isinstance(item, Rejected)
             rejects.append((item.line, item.reason, item.raw))

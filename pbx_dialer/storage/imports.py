@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from pbx_dialer.imports.reader import Rule, Target
+from pbx_dialer.imports.reader import Rule, StoredRow, Target
 
 if TYPE_CHECKING:  # the worker processes never load the server's async layer
     from pbx_dialer.storage.db import Database
@@ -114,9 +114,7 @@ class ImportAborted(Exception):
     pass
 
 
-# A record as the parser hands it over, in the INSERT's column order:
-# phone, name, state, external_id, timezone, tz_source, notes, phones, custom, reason.
-Row = tuple[str, str, str, str | None, str | None, str, str, str, str, str]
+Row = StoredRow  # a record as the parser hands it over, in the INSERT's column order
 _PHONE: Final = 0
 _EXTERNAL: Final = 3
 
