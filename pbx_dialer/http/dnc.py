@@ -14,7 +14,10 @@ from aiohttp import web
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import _body, _id
 from pbx_dialer.http.errors import json_error
-from pbx_dialer.http.records import _ERROR, _ID_PARAM, MAX_BATCH, BadInput, _json, int_param
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
+from pbx_dialer.http.records import MAX_BATCH, BadInput, int_param
 from pbx_dialer.records.phones import BadFile, BadNumber, normalise, parse_dnc_csv, valid_region
 from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import dnc as dnc_rows

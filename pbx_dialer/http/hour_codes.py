@@ -16,6 +16,9 @@ from pbx_dialer.campaigns.hours import HourCode, HourCodeInvalid, UnknownZone
 from pbx_dialer.campaigns.timezones import candidate_zones, resolve_zone, valid_zone
 from pbx_dialer.http import keys
 from pbx_dialer.http.errors import json_error
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
 from pbx_dialer.storage import hour_codes as rows
 from pbx_dialer.storage.hour_codes import HourCodeInUse, HourCodeNameTaken
 
@@ -201,14 +204,6 @@ def _iso(at: datetime | None) -> str | None:
 
 # --- OpenAPI ------------------------------------------------------------------------
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
 _HHMM = {"type": "string", "pattern": r"^(([01]?\d|2[0-3]):[0-5]\d|24:00)$", "example": "09:00"}
 _DAY = {
     "type": "array",
@@ -255,11 +250,6 @@ _HOUR_CODE = {
         "updated_at": {"type": "number"},
     },
 }
-_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _body_spec(schema: dict[str, Any]) -> dict[str, Any]:

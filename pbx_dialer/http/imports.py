@@ -24,6 +24,9 @@ from aiohttp import BodyPartReader, web
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
 from pbx_dialer.imports.reader import ImportFailed, defuse, parse_mapping
 from pbx_dialer.imports.service import ImportNotFound, ImportRefused, ImportService
 from pbx_dialer.storage import imports as import_rows
@@ -212,20 +215,6 @@ def _csv_line(cells: list[str]) -> str:
     return out.getvalue()
 
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-_ID_PARAM = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 0},
-}
 _UPLOAD_PARAMS = [
     _ID_PARAM,
     {
@@ -312,10 +301,6 @@ _IMPORT = {
         },
     },
 }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _upload_op(target: str) -> dict[str, Any]:

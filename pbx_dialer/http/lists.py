@@ -9,7 +9,10 @@ from aiohttp import web
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import _body, _id
 from pbx_dialer.http.errors import json_error
-from pbx_dialer.http.records import _ERROR, _ID_PARAM, PRINTABLE, _json, printable
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
+from pbx_dialer.http.records import PRINTABLE, printable
 from pbx_dialer.storage import lists as list_rows
 
 MAX_NAME = 100

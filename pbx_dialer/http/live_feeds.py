@@ -22,6 +22,9 @@ from pbx_dialer.crm.settings import (
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
 
 feeds_key = web.AppKey("live_feeds", FeedService)
 
@@ -85,20 +88,6 @@ async def delete_feed(request: web.Request) -> web.Response:
     return web.json_response({"deleted": True})
 
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-_ID_PARAM = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 0, "maximum": _MAX_ID},
-}
 _NUMBER_OR_NULL = {"type": "number", "nullable": True}
 _FEED_STATUS = {
     "type": "object",
@@ -143,10 +132,6 @@ _FEED_STATUS = {
         "records": {"type": "object", "additionalProperties": {"type": "integer"}},
     },
 }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {

@@ -10,6 +10,9 @@ from aiohttp import web
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import _body, _id
 from pbx_dialer.http.errors import json_error
+from pbx_dialer.http.openapi import ERROR as _ERROR
+from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
+from pbx_dialer.http.openapi import json_content as _json
 from pbx_dialer.records.inventory import BANDS, STATES, fold
 from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import records as record_rows
@@ -194,20 +197,6 @@ async def cancel_records(request: web.Request) -> web.Response:
 
 
 # OpenAPI 3.0 path items for the routes above.
-_ERROR = {
-    "type": "object",
-    "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-    "required": ["error"],
-}
-_ID_PARAM = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 0},
-}
 _RECORD = {
     "type": "object",
     "properties": {
@@ -226,10 +215,6 @@ _RECORD = {
     },
     "required": ["id", "campaign_id", "phone", "name", "state", "attempts"],
 }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _pattern_param(name: str, what: str) -> dict[str, Any]:
