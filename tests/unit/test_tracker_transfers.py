@@ -6,11 +6,9 @@ The fixtures come from
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pbx_dialer.ami.messages import AmiEvent, event_from_json
+from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.ami.tracker import CallTracker, recording_file
 from pbx_dialer.calls import (
     CallAnswered,
@@ -23,25 +21,9 @@ from pbx_dialer.calls import (
     TechResult,
     TransferKind,
 )
+from tests.unit.test_tracker_replay import load, replay
 
 T = TypeVar("T")
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
-
-
-def load(name: str) -> tuple[dict[str, Any], list[AmiEvent]]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return data["attempt"], [event_from_json(e) for e in data["events"]]
-
-
-def replay(name: str, events: list[AmiEvent] | None = None) -> list[CallEvent]:
-    attempt, recorded = load(name)
-    tracker = CallTracker()
-    tracker.track(attempt["attempt_id"], attempt["channel_id"], attempt["placed_at"])
-    out: list[CallEvent] = []
-    for event in recorded if events is None else events:
-        out.extend(tracker.feed(event))
-    assert tracker.live_count() == 0, "the attempt must be settled by the end of the session"
-    return out
 
 
 def only(events: list[CallEvent], kind: type[T]) -> T:
