@@ -17,6 +17,7 @@ from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ERROR as _ERROR
 from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
 from pbx_dialer.http.openapi import json_content as _json
+from pbx_dialer.http.openapi import page_params
 from pbx_dialer.http.records import MAX_BATCH, BadInput, int_param
 from pbx_dialer.records.phones import BadFile, BadNumber, normalise, parse_dnc_csv, valid_region
 from pbx_dialer.records.search import BadPattern, to_like
@@ -288,18 +289,7 @@ def _paths(prefix: str, scoped: bool) -> dict[str, dict[str, Any]]:
                             "pattern": "^[^\\x00-\\x1f\\x7f]*$",
                         },
                     },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                    },
-                    {
-                        "name": "offset",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-                    },
+                    *page_params(1000),
                 ],
                 "responses": {
                     "200": _json(

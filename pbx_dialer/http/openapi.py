@@ -66,6 +66,24 @@ ID_PARAM = {
 }
 
 
+def page_params(max_limit: int) -> list[dict[str, Any]]:
+    """`limit` and `offset` query parameters of a paginated list."""
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": max_limit},
+        },
+        {
+            "name": "offset",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        },
+    ]
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name in _MODULES:

@@ -13,6 +13,7 @@ from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ERROR as _ERROR
 from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
 from pbx_dialer.http.openapi import json_content as _json
+from pbx_dialer.http.openapi import page_params
 from pbx_dialer.records.inventory import BANDS, STATES, fold
 from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import records as record_rows
@@ -325,18 +326,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                     "required": False,
                     "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-                },
-                {
-                    "name": "offset",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-                },
+                *page_params(MAX_PAGE),
             ],
             "responses": {
                 "200": _json(

@@ -267,36 +267,40 @@ async def take_page(
         return Taken(0, 0, False)
 
 
-async def _held_external_ids(
-    conn: aiosqlite.Connection, campaign_id: int, records: Sequence[FeedRecord]
+async def _present(
+    conn: aiosqlite.Connection, select: str, campaign_id: int, values: set[str]
 ) -> set[str]:
-    wanted = sorted({r.external_id for r in records if r.external_id is not None})
-    held: set[str] = set()
+    """Which of `values` the query `select` (ending in `IN`) finds, 500 at a time."""
+    wanted = sorted(values)
+    found: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        async with conn.execute(
-            f"SELECT external_id FROM records WHERE campaign_id = ? AND external_id IN ({marks})",
-            (campaign_id, *chunk),
-        ) as cursor:
-            held.update(row[0] for row in await cursor.fetchall())
-    return held
+        async with conn.execute(f"{select} ({marks})", (campaign_id, *chunk)) as cursor:
+            found.update(row[0] for row in await cursor.fetchall())
+    return found
+
+
+async def _held_external_ids(
+    conn: aiosqlite.Connection, campaign_id: int, records: Sequence[FeedRecord]
+) -> set[str]:
+    return await _present(
+        conn,
+        "SELECT external_id FROM records WHERE campaign_id = ? AND external_id IN",
+        campaign_id,
+        {r.external_id for r in records if r.external_id is not None},
+    )
 
 
 async def _dnc_numbers(
     conn: aiosqlite.Connection, campaign_id: int, records: Sequence[FeedRecord]
 ) -> set[str]:
-    wanted = sorted({r.phone for r in records})
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        async with conn.execute(
-            f"SELECT phone FROM dnc WHERE campaign_id IN (0, ?) AND phone IN ({marks})",
-            (campaign_id, *chunk),
-        ) as cursor:
-            found.update(row[0] for row in await cursor.fetchall())
-    return found
+    return await _present(
+        conn,
+        "SELECT phone FROM dnc WHERE campaign_id IN (0, ?) AND phone IN",
+        campaign_id,
+        {r.phone for r in records},
+    )
 
 
 async def record_failure(db: Database, feed: LiveFeed, error: str, now: float) -> int:
