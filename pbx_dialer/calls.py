@@ -99,6 +99,11 @@ class AgentState:
     in_call: bool
 
     @property
+    def logged_in(self) -> bool:
+        """Present at all: not unknown (0), invalid (4) or unavailable (5)."""
+        return self.status not in (0, 4, 5)
+
+    @property
     def idle(self) -> bool:
         return self.status == 1 and not self.paused and not self.in_call
 

@@ -426,7 +426,7 @@ class QueueTracker:
         return sum(1 for m in self.members(queue) if m.idle)
 
     def logged_in(self, queue: str) -> int:
-        return sum(1 for m in self.members(queue) if m.status not in (0, 4, 5))
+        return sum(1 for m in self.members(queue) if m.logged_in)
 
     def waiting(self, queue: str) -> dict[str, float]:
         """Callers waiting in the queue: Uniqueid -> time they joined."""

@@ -189,7 +189,7 @@ class Dialer:
         self._events.put_nowait((pbx.name, event))
 
     def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
-        if isinstance(event, AgentLeft) or event.paused or event.status in (0, 4, 5):
+        if isinstance(event, AgentLeft) or event.paused or not event.logged_in:
             state = AGENT_AWAY
         else:
             state = AGENT_IDLE if event.idle else AGENT_BUSY
@@ -386,14 +386,13 @@ class Dialer:
         calls = [c for c in self.live.values() if c.campaign_id == campaign.id]
         agents = pbx.agents(campaign.settings.queue)
         # Calls of other campaigns sharing the queue are waiting for the same agents.
+        mates = self._queue_mates(campaign)
         queue_calls = [
-            c
-            for c in self.live.values()
-            if c.pbx == pbx.name and c.campaign_id in self._queue_mates(campaign)
+            c for c in self.live.values() if c.pbx == pbx.name and c.campaign_id in mates
         ]
         return PacingSnapshot(
             now=self.clock(),
-            agents_logged_in=sum(1 for a in agents if a.status not in (0, 4, 5)),
+            agents_logged_in=sum(1 for a in agents if a.logged_in),
             agents_idle=sum(1 for a in agents if a.idle),
             agents_wrapup=0,
             calls_ringing=sum(1 for c in queue_calls if c.phase == "ringing"),

@@ -62,7 +62,7 @@ async def campaign_reasons(
         reasons.append(reason("pbx_down", pbx.describe()))
     else:
         agents = pbx.agents(settings.queue)
-        logged_in = [a for a in agents if a.status not in (0, 4, 5)]
+        logged_in = [a for a in agents if a.logged_in]
         if not logged_in:
             reasons.append(
                 reason("no_agents", f"no agent is logged in to queue {settings.queue!r}")
