@@ -64,7 +64,7 @@ def next_status(current: CampaignStatus, control: Control) -> CampaignStatus:
 # Every dial mode a campaign may be set to. The engine places calls for those in
 # DIALER_READY_MODES; a campaign set to another one cannot start yet.
 DIAL_MODES = ("preview", "progressive", "power", "predictive", "agentless")
-DIALER_READY_MODES = ("progressive", "power", "predictive")
+DIALER_READY_MODES = ("progressive", "power", "predictive", "preview")
 RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED")
 OUTCOMES = ("final", "retry", "callback", "dnc")
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -128,6 +128,9 @@ class CampaignSettings:
     caller_id: str = ""
     recording: bool = False
     agent_notes: str = ""
+    # Preview mode: seconds an agent may look at a reserved record before it is dialed
+    # for them (0: no timer, the agent accepts or skips).
+    preview_autodial_s: int = 0
     max_attempts: int = 3
     retry_rules: dict[str, dict[str, int]] = field(default_factory=default_retry_rules)
     classifications: tuple[dict[str, Any], ...] = field(default_factory=default_classifications)
@@ -200,6 +203,8 @@ class CampaignSettings:
             errors["caller_id"] = "must be at most 80 printable characters"
         if len(self.agent_notes) > 10_000:
             errors["agent_notes"] = "must be at most 10000 characters"
+        if not 0 <= self.preview_autodial_s <= 600:
+            errors["preview_autodial_s"] = "must be between 0 (off) and 600 seconds"
         if not 1 <= self.max_attempts <= 100:
             errors["max_attempts"] = "must be between 1 and 100"
         errors.update(_retry_rule_errors(self.retry_rules))
@@ -275,6 +280,7 @@ _FIELD_KINDS: dict[str, str] = {
     "caller_id": "str",
     "recording": "bool",
     "agent_notes": "str",
+    "preview_autodial_s": "int",
     "max_attempts": "int",
     "retry_rules": "object",
     "classifications": "array",

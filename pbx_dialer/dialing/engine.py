@@ -85,6 +85,9 @@ OVERDIAL_MODES = ("power", "predictive")
 ABANDON_AFTER_S = 2
 # At most this many queued PBX events are stored in one pass of the event loop.
 EVENT_BATCH = 500
+# Agent desk hook (pbx_dialer/agents/desk.py): campaigns of these modes are dialed by
+# the desk when an agent asks, never by the loop.
+DESK_MODES = ("preview",)
 # How long the list of time zones among a campaign's ready records is reused.
 ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
@@ -123,6 +126,8 @@ class Dialer:
         self._limits: dict[int, DispatchLimit] = {}
         self._zones: dict[int, tuple[float, list[str | None]]] = {}
         self.refusal_hold_s = 2.0
+        # Agent desk hook: it follows the PBX events of the calls it places itself.
+        self.event_listeners: list[Callable[[Pbx, PbxEvent], None]] = []
 
     @property
     def default_pbx(self) -> str:
@@ -187,6 +192,8 @@ class Dialer:
             self._agent_changed(pbx, event)
             self.wake()
         self._events.put_nowait((pbx.name, event))
+        for listener in self.event_listeners:  # agent desk hook
+            listener(pbx, event)
 
     def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
         if isinstance(event, AgentLeft) or event.paused or not event.logged_in:
@@ -407,6 +414,8 @@ class Dialer:
         return {cid for cid, q in self._queue_of.items() if q == key}
 
     async def _dial_campaign(self, campaign: Campaign) -> None:
+        if campaign.settings.dial_mode in DESK_MODES:
+            return  # agent desk hook: agents ask for these records
         pbx = self.pbxs.get(campaign.settings.pbx or self.default_pbx)
         if pbx is None or not pbx.ready or self._hold_until.get(pbx.name, 0.0) > self.clock():
             return

@@ -46,9 +46,11 @@ class ZoneFilter:
     unknown_ok: Callable[[str], bool] | None = None
 
 
+# A callback promised by one agent is theirs (pbx_dialer/agents/desk.py) until the desk
+# clears callback_agent (it waited too long): the general pick leaves it alone till then.
 _PICK = (
     "SELECT id, phone, next_attempt_at FROM records WHERE campaign_id = ? AND state = 'ready' "
-    "AND list_enabled = 1"
+    "AND list_enabled = 1 AND callback_agent IS NULL"
 )
 
 
