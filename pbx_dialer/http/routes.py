@@ -87,4 +87,15 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     # Transfers of campaign calls and their summary (issue 4: recording and transfers).
 
     app.router.add_get("/api/campaigns/{id:\\d+}/transfers", transfers.list_transfers)
+    # Campaign details page: pie, customers, results, transfers, record status (issue 5).
+    from pbx_dialer.http import details
+
+    cid = "/api/campaigns/{id:\\d+}"
+    app.router.add_get(f"{cid}/pie", details.pie)
+    app.router.add_get(f"{cid}/customers", details.customers)
+    app.router.add_get(f"{cid}/records/{{record_id:\\d+}}/attempts", details.record_attempts)
+    app.router.add_get(f"{cid}/delivery", details.delivery)
+    app.router.add_get(f"{cid}/record-status", details.record_status)
+    app.router.add_get(f"{cid}/realtime", details.realtime)
+    app.router.add_get("/api/attempts/{id:\\d+}/recording", details.recording)
     app.router.add_static("/static", static_dir, name="static")
