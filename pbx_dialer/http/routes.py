@@ -98,4 +98,12 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get(f"{cid}/record-status", details.record_status)
     app.router.add_get(f"{cid}/realtime", details.realtime)
     app.router.add_get("/api/attempts/{id:\\d+}/recording", details.recording)
+    # Agent desk and agent page: preview mode, callbacks for one agent (issues 4 and 5).
+    from pbx_dialer.http import agents
+
+    app.cleanup_ctx.append(agents.desk_ctx)
+    app.router.add_get("/api/agents/{agent}/desk", agents.get_desk)
+    app.router.add_post("/api/agents/{agent}/next", agents.next_record)
+    app.router.add_post("/api/agents/{agent}/accept", agents.accept)
+    app.router.add_post("/api/agents/{agent}/skip", agents.skip)
     app.router.add_static("/static", static_dir, name="static")
