@@ -69,54 +69,64 @@ def ended(attempt_id: int, result: TechResult, at: float, agent: str | None = No
     return CallEnded(attempt_id=attempt_id, result=result, at=at, agent=agent)
 
 
-@pytest_asyncio.fixture
-async def settled(tmp_path: Path) -> AsyncIterator[Settled]:
-    """Ten records settled through take_records / classify / finish as their names say,
-    plus one never-dialed record loaded two days earlier into a list then disabled."""
-    db = await Database.open(str(tmp_path / "details.sqlite3"))
-    settings = CampaignSettings(
-        name="Winter",
-        queue="sales",
-        max_attempts=2,
-        retry_rules={
-            "BUSY": {"delay_s": 600, "max_attempts": 3},
-            "NOANSWER": {"delay_s": 600, "max_attempts": 1},
-        },
-    )
-    campaign = await campaign_rows.create(db, settings, T0 - 3 * DAY)
-    held = await list_rows.create(db, campaign.id, "Old list", "csv", T0 - 2 * DAY)
+# The campaign the records above belong to: two attempts at most, a busy line is tried
+# again, an unanswered one is not.
+SETTINGS: dict[str, Any] = {
+    "name": "Winter",
+    "queue": "sales",
+    "max_attempts": 2,
+    "retry_rules": {
+        "BUSY": {"delay_s": 600, "max_attempts": 3},
+        "NOANSWER": {"delay_s": 600, "max_attempts": 1},
+    },
+}
+
+
+async def settle(db: Database, campaign_id: int, t0: float) -> tuple[dict[str, int], int]:
+    """Load PEOPLE at t0 and settle them through take_records / classify / finish as
+    their descriptions say; plus HELD, loaded two days earlier into a list then disabled.
+    Returns the attempt id per name and the disabled list's id."""
+    held = await list_rows.create(db, campaign_id, "Old list", "csv", t0 - 2 * DAY)
     await record_rows.add_many(
-        db, campaign.id, [NewRecord(HELD[1], HELD[0], HELD[2])], T0 - 2 * DAY, list_id=held.id
+        db, campaign_id, [NewRecord(HELD[1], HELD[0], HELD[2])], t0 - 2 * DAY, list_id=held.id
     )
-    await list_rows.update(db, campaign.id, held.id, enabled=False)
+    await list_rows.update(db, campaign_id, held.id, enabled=False)
     await record_rows.add_many(
-        db, campaign.id, [NewRecord(phone, name, ext) for name, phone, ext, _ in PEOPLE], T0
+        db, campaign_id, [NewRecord(phone, name, ext) for name, phone, ext, _ in PEOPLE], t0
     )
-    taken = await attempt_rows.take_records(db, campaign.id, "main", 6, T0)
+    taken = await attempt_rows.take_records(db, campaign_id, "main", 6, t0)
     ids = {PEOPLE[i][0]: a.id for i, a in enumerate(taken)}
     assert [a.phone for a in taken] == [p[1] for p in PEOPLE[:6]]
     for name in ("Smith", "Smyth", "Smooth"):
-        await attempt_rows.mark(db, ids[name], "connected", connected_at=T0 + 5, agent=AGENT)
-    await attempt_rows.classify(db, ids["Smyth"], "SALE", AGENT, T0 + 10)
+        await attempt_rows.mark(db, ids[name], "connected", connected_at=t0 + 5, agent=AGENT)
+    await attempt_rows.classify(db, ids["Smyth"], "SALE", AGENT, t0 + 10)
     await attempt_rows.classify(
-        db, ids["Smooth"], "CALLBACK", AGENT, T0 + 10, callback_at=T0 + 3600
+        db, ids["Smooth"], "CALLBACK", AGENT, t0 + 10, callback_at=t0 + 3600
     )
     await attempt_rows.finish_many(
         db,
         [
-            ended(ids["Smith"], TechResult.SUCCESS, T0 + 20, AGENT),
-            ended(ids["Smyth"], TechResult.SUCCESS, T0 + 20, AGENT),
-            ended(ids["Smithers"], TechResult.BUSY, T0 + 2),
-            ended(ids["Smooth"], TechResult.SUCCESS, T0 + 20, AGENT),
-            ended(ids["Brown"], TechResult.NOANSWER, T0 + 30),
+            ended(ids["Smith"], TechResult.SUCCESS, t0 + 20, AGENT),
+            ended(ids["Smyth"], TechResult.SUCCESS, t0 + 20, AGENT),
+            ended(ids["Smithers"], TechResult.BUSY, t0 + 2),
+            ended(ids["Smooth"], TechResult.SUCCESS, t0 + 20, AGENT),
+            ended(ids["Brown"], TechResult.NOANSWER, t0 + 30),
         ],
     )
-    await dnc_rows.add_many(db, 0, ["+12025550107"], "api", T0 + 40)
+    await dnc_rows.add_many(db, 0, ["+12025550107"], "api", t0 + 40)
     await record_rows.cancel(
-        db, campaign.id, RecordFilter(name=to_like("White")), "supervisor", T0 + 50
+        db, campaign_id, RecordFilter(name=to_like("White")), "supervisor", t0 + 50
     )
+    return ids, held.id
+
+
+@pytest_asyncio.fixture
+async def settled(tmp_path: Path) -> AsyncIterator[Settled]:
+    db = await Database.open(str(tmp_path / "details.sqlite3"))
+    campaign = await campaign_rows.create(db, CampaignSettings(**SETTINGS), T0 - 3 * DAY)
+    ids, held = await settle(db, campaign.id, T0)
     try:
-        yield Settled(db, campaign, ids, held.id)
+        yield Settled(db, campaign, ids, held)
     finally:
         await db.close()
 
