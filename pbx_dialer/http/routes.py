@@ -91,6 +91,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     from pbx_dialer.http import details
 
     cid = "/api/campaigns/{id:\\d+}"
+    app.router.add_get("/campaigns/{id:\\d+}", details.page, name="campaign-details")
     app.router.add_get(f"{cid}/pie", details.pie)
     app.router.add_get(f"{cid}/customers", details.customers)
     app.router.add_get(f"{cid}/records/{{record_id:\\d+}}/attempts", details.record_attempts)
