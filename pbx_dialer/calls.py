@@ -19,6 +19,7 @@ class TechResult(enum.StrEnum):
     CONGESTION = "CONGESTION"
     FAILED = "FAILED"  # the call could not be placed (bad number, trunk down, refused)
     ABANDONED = "ABANDONED"  # answered, but no agent took it before it ended
+    MACHINE = "MACHINE"  # answering-machine detection said a machine answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,13 @@ from pbx_dialer.ami.client import (
     ConnectionState,
 )
 from pbx_dialer.ami.messages import AmiEvent
-from pbx_dialer.ami.tracker import CallTracker, QueueTracker
+from pbx_dialer.ami.tracker import (
+    CALL_AGENT,
+    CALL_AGENT_FIRST,
+    CALL_MESSAGE,
+    CallTracker,
+    QueueTracker,
+)
 from pbx_dialer.calls import AgentState, PbxEvent
 from pbx_dialer.config import PbxSettings
 
@@ -37,6 +43,12 @@ class OriginateRefused(AmiError):
 PbxEventHandler = Callable[["Pbx", PbxEvent], None]
 # Seconds a placed call may go without any sign of life before a resync checks on it.
 _STALE_MARGIN = 30.0
+# extensions_dialer.conf: an agent-first call is a Local channel whose second half waits
+# in the queue; its first half dials the customer once an agent answered. A message
+# call is the customer leg, answered into the message context.
+AGENT_FIRST_CHANNEL = "Local/s@dialer-agent-first/n"
+AGENT_FIRST_CONTEXT = "dialer-agent-first-dial"
+MESSAGE_CONTEXT = "dialer-message"
 
 
 class Pbx:
@@ -98,9 +110,11 @@ class Pbx:
     def channel_for(self, number: str) -> str:
         return self.settings.dial_template.replace("{number}", number)
 
-    def adopt(self, attempt_id: int, channel_id: str, placed_at: float) -> None:
+    def adopt(
+        self, attempt_id: int, channel_id: str, placed_at: float, kind: str = CALL_AGENT
+    ) -> None:
         """Follow an attempt placed earlier (by a previous run of the dialer)."""
-        self.calls.track(attempt_id, channel_id, placed_at)
+        self.calls.track(attempt_id, channel_id, placed_at, kind)
         self._deadlines[channel_id] = placed_at
 
     async def place_call(
@@ -112,24 +126,41 @@ class Pbx:
         ring_timeout_s: float,
         variables: dict[str, str],
         caller_id: str = "",
+        kind: str = CALL_AGENT,
+        queue_wait_s: float = 0.0,
     ) -> None:
-        """Originate one attempt. Raises AmiNotConnected or OriginateRefused when no call
-        was placed (the record may be tried again); every other outcome arrives as events,
-        CallEnded last."""
+        """Originate one attempt, a call of `kind` (pbx_dialer.ami.tracker.CALL_KINDS;
+        an agent-first call may wait `queue_wait_s` for an agent before the customer is
+        dialed). Raises AmiNotConnected or OriginateRefused when no call was placed (the
+        record may be tried again); every other outcome arrives as events, CallEnded last."""
+        channel = self.channel_for(number)
+        context, exten = self.settings.connect_context, self.settings.connect_exten
+        timeout_s = ring_timeout_s
+        if kind == CALL_AGENT_FIRST:
+            variables = {
+                **variables,
+                "DIALER_CUSTOMER": channel,
+                "DIALER_RING_TIMEOUT": str(int(ring_timeout_s)),
+            }
+            channel, context, exten = AGENT_FIRST_CHANNEL, AGENT_FIRST_CONTEXT, "s"
+            # The Originate is answered when an agent takes the call.
+            timeout_s = queue_wait_s
+        elif kind == CALL_MESSAGE:
+            context, exten = MESSAGE_CONTEXT, "s"
         action = actions.originate(
-            channel=self.channel_for(number),
-            context=self.settings.connect_context,
-            exten=self.settings.connect_exten,
+            channel=channel,
+            context=context,
+            exten=exten,
             channel_id=channel_id,
-            timeout_s=ring_timeout_s,
+            timeout_s=timeout_s,
             caller_id=caller_id,
             variables=variables,
         )
         if not self.client.ready:
             raise AmiNotConnected(self.describe())
         placed_at = self._clock()
-        self.calls.track(attempt_id, channel_id, placed_at)
-        self._deadlines[channel_id] = placed_at + ring_timeout_s + _STALE_MARGIN
+        self.calls.track(attempt_id, channel_id, placed_at, kind)
+        self._deadlines[channel_id] = placed_at + timeout_s + _STALE_MARGIN
         try:
             response = await self.client.send(action)
         except (AmiConnectionLost, AmiTimeout) as exc:

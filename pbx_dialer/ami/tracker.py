@@ -9,6 +9,20 @@ the customer (BlindTransfer, AttendedTransfer); a transferred call keeps its res
 (SUCCESS with the agent who took it), and its talk time is the agent's: up to the
 first transfer.
 
+Three kinds of call (`CALL_KINDS`), by dial mode:
+
+* customer first (`agent`): the customer leg is originated, answers, and waits in the
+  queue for an agent;
+* agent first (`agent_first`): a Local channel waits in the queue (its second half,
+  `<channel id>-2`, is the queue caller); once an agent answers, its first half (the
+  channel id) dials the customer. The customer answered when that half enters a bridge;
+  if not, it hangs up with the customer's cause (17 busy, 19 no answer, 34 congestion).
+  The Originate succeeds when the agent answers, which is not the customer answering;
+* message (`message`): the customer leg hears a recorded message. It is MACHINE when it
+  ends in the `machine` extension of the message context (answering-machine detection
+  said so: every channel event names where in the dialplan the channel is), and a
+  queue join is the person pressing the transfer key: a transfer to the queue.
+
 `QueueTracker` keeps each queue's members and waiting callers, fed by QueueStatus
 replies and the live QueueMember*/QueueCaller* events.
 """
@@ -33,6 +47,15 @@ from pbx_dialer.calls import (
     TechResult,
     TransferKind,
 )
+
+CALL_AGENT = "agent"
+CALL_AGENT_FIRST = "agent_first"
+CALL_MESSAGE = "message"
+CALL_KINDS = (CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE)
+# Where [dialer-message] leaves the call to an answering machine.
+MACHINE_EXTEN = "machine"
+# What the transfer of a message call to the queue is recorded as done by.
+MESSAGE_TRANSFERER = "message"
 
 # OriginateResponse `Reason`: the last control frame Asterisk saw on the outbound leg.
 _REASON_RESULTS = {
@@ -78,9 +101,16 @@ class _Call:
     transferred_at: float | None = None
     transfers: set[tuple[str, float]] = field(default_factory=set)
     recording: bool = False
+    kind: str = CALL_AGENT
 
     def end(self, result: TechResult, at: float, cause: str) -> CallEnded:
         start = self.started_at if self.started_at is not None else self.placed_at
+        # Agent first: the customer is dialed when the agent answers, and the talk
+        # begins when the customer does.
+        talk_from = self.connected_at
+        if self.kind == CALL_AGENT_FIRST:
+            start = self.connected_at if self.connected_at is not None else start
+            talk_from = self.answered_at
         ring_end = self.answered_at if self.answered_at is not None else at
         wait: float | None = None
         if self.queued_at is not None:
@@ -88,7 +118,7 @@ class _Call:
             wait = max(0.0, wait_end - self.queued_at)
         # Talk time is the agent's: it stops at the first transfer.
         talk_end = self.transferred_at if self.transferred_at is not None else at
-        talk = max(0.0, talk_end - self.connected_at) if self.connected_at is not None else None
+        talk = max(0.0, talk_end - talk_from) if talk_from is not None else None
         return CallEnded(
             attempt_id=self.attempt_id,
             result=result,
@@ -102,7 +132,10 @@ class _Call:
         )
 
     def answered_result(self) -> TechResult:
-        return TechResult.SUCCESS if self.connected_at is not None else TechResult.ABANDONED
+        # An agent already held an agent-first call, and a message call got its message.
+        if self.kind != CALL_AGENT or self.connected_at is not None:
+            return TechResult.SUCCESS
+        return TechResult.ABANDONED
 
 
 def recording_file(channel_id: str) -> str:
@@ -115,12 +148,21 @@ def recording_file(channel_id: str) -> str:
 class CallTracker:
     def __init__(self) -> None:
         self._calls: dict[str, _Call] = {}
+        # Agent first: the queue caller (the Local channel's second half) -> channel id.
+        self._halves: dict[str, str] = {}
         # Bridge -> {Uniqueid: channel}: who an attended transfer joined the customer to.
         self._bridges: dict[str, dict[str, str]] = {}
 
-    def track(self, attempt_id: int, channel_id: str, placed_at: float) -> None:
-        """The dialer is about to originate `channel_id` for this attempt."""
-        self._calls[channel_id] = _Call(attempt_id, channel_id, placed_at)
+    def track(
+        self, attempt_id: int, channel_id: str, placed_at: float, kind: str = CALL_AGENT
+    ) -> None:
+        """The dialer is about to originate `channel_id` for this attempt, a call of
+        `kind` (one of CALL_KINDS)."""
+        if kind not in CALL_KINDS:
+            raise ValueError(f"unknown call kind {kind!r}")
+        self._calls[channel_id] = _Call(attempt_id, channel_id, placed_at, kind=kind)
+        if kind == CALL_AGENT_FIRST:
+            self._halves[f"{channel_id}-2"] = channel_id
 
     def is_tracking(self, channel_id: str) -> bool:
         return channel_id in self._calls
@@ -133,7 +175,11 @@ class CallTracker:
 
     def forget(self, channel_id: str) -> None:
         """The Originate was refused or never sent: there is no call to follow."""
+        self._drop(channel_id)
+
+    def _drop(self, channel_id: str) -> None:
         self._calls.pop(channel_id, None)
+        self._halves.pop(f"{channel_id}-2", None)
 
     def has_started(self, channel_id: str) -> bool:
         call = self._calls.get(channel_id)
@@ -150,7 +196,7 @@ class CallTracker:
             call = self._calls[channel_id]
             if call.placed_at >= placed_before:
                 continue
-            del self._calls[channel_id]
+            self._drop(channel_id)
             result = call.answered_result() if call.answered_at is not None else TechResult.FAILED
             ended.append(call.end(result, at, cause))
         return ended
@@ -162,6 +208,11 @@ class CallTracker:
         if call is None:
             return []
         events: list[CallEvent] = []
+        if call.kind == CALL_AGENT_FIRST:
+            # Up means an agent answered; in a bridge, that the customer did too.
+            if channel.get("bridgeid") and call.connected_at is not None:
+                events.extend(self._answered(call, channel.at))
+            return events
         if channel.get("channelstate") == "6":
             events.extend(self._answered(call, channel.at))
         if channel.get("bridgeid") and call.connected_at is None and call.answered_at is not None:
@@ -181,19 +232,32 @@ class CallTracker:
     def _call_for(self, event: AmiEvent, key: str = "uniqueid") -> _Call | None:
         return self._calls.get(event.get(key))
 
+    def _queue_call_for(self, event: AmiEvent) -> _Call | None:
+        """The call whose channel is the queue caller: the customer leg, or the second
+        half of an agent-first call."""
+        uniqueid = event.get("uniqueid")
+        return self._calls.get(self._halves.get(uniqueid, uniqueid))
+
     def _on_originate_response(self, event: AmiEvent) -> list[CallEvent]:
         channel_id = channel_id_from_action_id(event.get("actionid"))
         call = self._calls.get(channel_id or "")
         if call is None:
             return []
         if event.get("response") == "Success":
+            if call.kind == CALL_AGENT_FIRST:
+                return []  # an agent answered; the customer is being dialed
             return self._answered(call, event.at)
         reason = event.get("reason")
         result = _REASON_RESULTS.get(reason)
         if result is None:
             result = _CAUSE_RESULTS.get(call.hangup_cause, TechResult.NOANSWER)
-        del self._calls[call.channel_id]
         cause = f"originate reason {reason}"
+        if call.kind == CALL_AGENT_FIRST:
+            # No agent took it (queue timeout) or it could not even queue: the
+            # customer was never dialed.
+            result = TechResult.FAILED
+            cause = f"no agent took the call, the customer was not dialed ({cause})"
+        self._drop(call.channel_id)
         if call.hangup_cause:
             cause += f", hangup cause {call.hangup_cause}"
         end_at = call.hung_up_at if call.hung_up_at is not None else event.at
@@ -215,21 +279,30 @@ class CallTracker:
         call = self._call_for(event)
         if call is None or event.get("channelstate") != "6":  # 6 = Up
             return []
+        if call.kind == CALL_AGENT_FIRST:
+            return []  # up because an agent answered, not the customer
         return self._answered(call, event.at)
 
     def _on_queue_join(self, event: AmiEvent) -> list[CallEvent]:
-        call = self._call_for(event)
+        call = self._queue_call_for(event)
         if call is None or call.connected_at is not None:
             # Back in a queue after an agent had it: a transfer's doing, not a new wait.
             return []
-        events = self._answered(call, event.at)
+        # An agent-first call queues before anyone is dialed: nobody answered yet.
+        events = [] if call.kind == CALL_AGENT_FIRST else self._answered(call, event.at)
         call.queue = event.get("queue")
         call.queued_at = event.at
         events.append(CallQueued(call.attempt_id, call.queue, event.at))
+        if call.kind == CALL_MESSAGE:
+            # The person pressed the transfer key during the message.
+            target = f"queue {call.queue}"
+            events.extend(
+                self._transfer(call, TransferKind.BLIND, event.at, MESSAGE_TRANSFERER, target)
+            )
         return events
 
     def _on_agent_connect(self, event: AmiEvent) -> list[CallEvent]:
-        call = self._call_for(event)
+        call = self._queue_call_for(event)
         if call is None or call.connected_at is not None:
             return []
         call.agent = event.get("membername") or event.get("interface")
@@ -253,6 +326,10 @@ class CallTracker:
     def _on_bridge_enter(self, event: AmiEvent) -> list[CallEvent]:
         bridge = self._bridges.setdefault(event.get("bridgeuniqueid"), {})
         bridge[event.get("uniqueid")] = event.get("channel")
+        call = self._call_for(event)
+        if call is not None and call.kind == CALL_AGENT_FIRST and call.connected_at is not None:
+            # The half that dialed the customer is bridged with them: they answered.
+            return self._answered(call, event.at)
         return []
 
     def _on_bridge_leave(self, event: AmiEvent) -> list[CallEvent]:
@@ -339,12 +416,22 @@ class CallTracker:
             return []
         call.hangup_cause = event.get("cause")
         call.hung_up_at = event.at
+        cause = f"hangup cause {call.hangup_cause}" if call.hangup_cause else "hangup"
+        if call.kind == CALL_AGENT_FIRST and call.answered_at is None:
+            if call.connected_at is None:
+                return []  # no agent yet: OriginateResponse, which follows, ends it
+            # The agent heard the customer's line busy, ringing out or failing.
+            self._drop(call.channel_id)
+            result = _CAUSE_RESULTS.get(call.hangup_cause, TechResult.NOANSWER)
+            return [call.end(result, event.at, cause)]
         if call.answered_at is None:
             # Not answered: OriginateResponse, which follows, tells busy from no answer.
             return []
-        del self._calls[call.channel_id]
-        cause = f"hangup cause {call.hangup_cause}" if call.hangup_cause else "hangup"
-        return [call.end(call.answered_result(), event.at, cause)]
+        self._drop(call.channel_id)
+        result = call.answered_result()
+        if call.kind == CALL_MESSAGE and event.get("exten") == MACHINE_EXTEN:
+            result = TechResult.MACHINE
+        return [call.end(result, event.at, cause)]
 
 
 _HANDLERS = {

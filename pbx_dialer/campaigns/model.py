@@ -63,9 +63,9 @@ def next_status(current: CampaignStatus, control: Control) -> CampaignStatus:
 
 # Every dial mode a campaign may be set to. The engine places calls for those in
 # DIALER_READY_MODES; a campaign set to another one cannot start yet.
-DIAL_MODES = ("preview", "progressive", "power", "predictive", "agentless")
-DIALER_READY_MODES = ("progressive", "power", "predictive", "preview")
-RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED")
+DIAL_MODES = ("preview", "progressive", "agent_first", "power", "predictive", "agentless")
+DIALER_READY_MODES = ("progressive", "power", "predictive", "preview", "agent_first", "agentless")
+RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED", "MACHINE")
 OUTCOMES = ("final", "retry", "callback", "dnc")
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CALLER_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{0,80}$")
@@ -73,6 +73,9 @@ _CODE_RE = re.compile(r"^[A-Z0-9_]{1,32}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _REGION_RE = re.compile(r"^[A-Z]{2}$")
+# A sound file name without extension, as Playback() takes it (no , | & that would split it).
+_SOUND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}$")
+_KEY_RE = re.compile(r"^[0-9*]?$")
 
 
 def default_classifications() -> tuple[dict[str, Any], ...]:
@@ -95,6 +98,7 @@ def default_result_classifications() -> dict[str, str]:
         "CONGESTION": "RETRY",
         "FAILED": "RETRY",
         "ABANDONED": "RETRY",
+        "MACHINE": "RETRY",
     }
 
 
@@ -106,6 +110,8 @@ def default_retry_rules() -> dict[str, dict[str, int]]:
         "CONGESTION": {"delay_s": 300, "max_attempts": 3},
         "FAILED": {"delay_s": 3600, "max_attempts": 2},
         "ABANDONED": {"delay_s": 900, "max_attempts": 3},
+        # An answering machine took the message: try once more for the person.
+        "MACHINE": {"delay_s": 3600, "max_attempts": 2},
     }
 
 
@@ -143,6 +149,11 @@ class CampaignSettings:
     auto_start: str | None = None
     auto_stop: str | None = None
     pbx: str = ""
+    # Agentless message campaigns: the Asterisk sound played to whoever answers, the key
+    # that sends the person to the campaign's queue ("" = none), answering-machine detection.
+    message: str = "demo-congrats"
+    transfer_key: str = "1"
+    amd: bool = False
 
     @classmethod
     def from_json(cls, data: Any, base: CampaignSettings | None = None) -> CampaignSettings:
@@ -233,6 +244,10 @@ class CampaignSettings:
                 errors[key] = "must be a time HH:MM (24 h)"
         if self.pbx and not re.match(r"^[A-Za-z0-9_-]{1,32}$", self.pbx):
             errors["pbx"] = "must name a configured PBX"
+        if not _SOUND_RE.match(self.message) or ".." in self.message:
+            errors["message"] = "must be an Asterisk sound name, e.g. demo-congrats or custom/promo"
+        if not _KEY_RE.match(self.transfer_key):
+            errors["transfer_key"] = 'must be one key 0-9 or *, or "" for no transfer'
         if errors:
             raise ValidationError(errors)
 
@@ -293,6 +308,9 @@ _FIELD_KINDS: dict[str, str] = {
     "auto_start": "str?",
     "auto_stop": "str?",
     "pbx": "str",
+    "message": "str",
+    "transfer_key": "str",
+    "amd": "bool",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pbx_dialer.ami.client import AmiNotConnected
 from pbx_dialer.ami.pbx import OriginateRefused, Pbx
+from pbx_dialer.ami.tracker import CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE
 from pbx_dialer.calls import (
     AgentLeft,
     AgentState,
@@ -83,6 +84,9 @@ class LiveCall:
 # answered call of theirs may wait for one before it counts as abandoned.
 OVERDIAL_MODES = ("power", "predictive")
 ABANDON_AFTER_S = 2
+# An agent-first call waits in the queue up to the campaign's queue timeout; the
+# Originate gives it a little longer, so the queue's own timeout ends it cleanly.
+AGENT_FIRST_MARGIN_S = 5
 # At most this many queued PBX events are stored in one pass of the event loop.
 EVENT_BATCH = 500
 # Agent desk hook (pbx_dialer/agents/desk.py): campaigns of these modes are dialed by
@@ -92,6 +96,20 @@ DESK_MODES = ("preview",)
 ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
 COUNTS_INTERVAL_S = 0.5
+
+
+def call_kind(dial_mode: str) -> str:
+    """How a campaign's calls run on the PBX (pbx_dialer.ami.tracker.CALL_KINDS)."""
+    if dial_mode == "agent_first":
+        return CALL_AGENT_FIRST
+    if dial_mode == "agentless":
+        return CALL_MESSAGE
+    return CALL_AGENT
+
+
+def media_of(dial_mode: str) -> str:
+    """What the called person gets, stored with each attempt: an agent or a message."""
+    return "message" if dial_mode == "agentless" else "agent"
 
 
 class Dialer:
@@ -157,10 +175,15 @@ class Dialer:
 
     async def _adopt_unfinished(self) -> None:
         """Attempts left in flight by a previous run: follow them, never dial them again."""
+        modes: dict[int, str] = {}
         for name, pbx in self.pbxs.items():
             for attempt in await attempt_rows.unfinished(self.db, name):
                 placed_at = await attempt_rows.placed_at(self.db, attempt.id)
-                pbx.adopt(attempt.id, attempt.channel_id, placed_at)
+                if attempt.campaign_id not in modes:
+                    campaign = await campaign_rows.get(self.db, attempt.campaign_id)
+                    modes[attempt.campaign_id] = campaign.settings.dial_mode if campaign else ""
+                kind = call_kind(modes[attempt.campaign_id])
+                pbx.adopt(attempt.id, attempt.channel_id, placed_at, kind)
                 self.live[attempt.id] = LiveCall(
                     attempt.id, attempt.campaign_id, name, attempt.phone, "ringing", placed_at
                 )
@@ -440,7 +463,10 @@ class Dialer:
         centre_open, zones = await self.calling_hours(campaign, now)
         if not centre_open:
             return
-        taken = await attempt_rows.take_records(self.db, campaign.id, pbx.name, wanted, now, zones)
+        media = media_of(campaign.settings.dial_mode)
+        taken = await attempt_rows.take_records(
+            self.db, campaign.id, pbx.name, wanted, now, zones, media
+        )
         if taken:
             self._counts_due.add(campaign.id)
         taken = await self._last_check(campaign, taken, now)
@@ -554,6 +580,8 @@ class Dialer:
                 ring_timeout_s=settings.ring_timeout_s,
                 caller_id=settings.caller_id,
                 variables=self._call_variables(pbx, campaign, attempt),
+                kind=call_kind(settings.dial_mode),
+                queue_wait_s=settings.queue_timeout_s + AGENT_FIRST_MARGIN_S,
             )
         except (AmiNotConnected, OriginateRefused) as exc:
             # No call was placed: the record goes back to the inventory untouched, and
@@ -587,6 +615,11 @@ class Dialer:
         if settings.recording:
             # MixMonitor from answer; the file is tied to the attempt by CallRecording.
             variables["DIALER_RECORD"] = "1"
+        if settings.dial_mode == "agentless":
+            variables["DIALER_MESSAGE"] = settings.message
+            variables["DIALER_TRANSFER_KEY"] = settings.transfer_key
+            if settings.amd:
+                variables["DIALER_AMD"] = "1"
         return variables
 
     async def _complete(self, campaign: Campaign) -> None:

@@ -16,6 +16,7 @@ from pbx_dialer.campaigns.model import (
 )
 from pbx_dialer.dialing import why
 from pbx_dialer.http import keys
+from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
@@ -168,8 +169,14 @@ async def stats(request: web.Request) -> web.Response:
 
 async def list_attempts(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
+    media = request.query.get("media")
+    if media is not None and media not in attempt_rows.MEDIA:
+        return json_error(
+            400, "invalid query", {"media": f"must be one of {', '.join(attempt_rows.MEDIA)}"}
+        )
     campaign = await service.get(_id(request))
-    return web.json_response({"attempts": await attempt_rows.list_for(service.db, campaign.id)})
+    found = await attempt_rows.list_for(service.db, campaign.id, media=media)
+    return web.json_response({"attempts": found})
 
 
 # -- OpenAPI --------------------------------------------------------------------------
@@ -224,6 +231,9 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "auto_start": {**_NULLABLE_STR, "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
     "auto_stop": {**_NULLABLE_STR, "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
     "pbx": {"type": "string", "maxLength": 32},
+    "message": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}$"},
+    "transfer_key": {"type": "string", "pattern": "^[0-9*]?$"},
+    "amd": {"type": "boolean"},
 }
 CAMPAIGN = {
     "type": "object",
@@ -377,14 +387,36 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "parameters": [ID_PARAM],
         "get": {
             "summary": "The latest attempts of a campaign",
+            "description": "Each attempt's `media` says what the called person got: an "
+            "agent (`agent`) or a recorded message (`message`, agentless campaigns).",
+            "parameters": [
+                {
+                    "name": "media",
+                    "in": "query",
+                    "required": False,
+                    "description": "only the attempts of this media type",
+                    "schema": {"type": "string", "enum": ["agent", "message"]},
+                }
+            ],
             "responses": {
                 "200": json_response(
                     "attempts",
                     {
                         "type": "object",
-                        "properties": {"attempts": {"type": "array", "items": {"type": "object"}}},
+                        "properties": {
+                            "attempts": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "media": {"type": "string", "enum": ["agent", "message"]}
+                                    },
+                                },
+                            }
+                        },
                     },
                 ),
+                "400": error_response("`media` is not agent or message"),
                 "404": _NOT_FOUND,
             },
         },

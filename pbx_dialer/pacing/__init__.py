@@ -41,6 +41,7 @@ Policies: `Progressive` (one call per idle agent), `Power` (fixed lines per idle
 
 from __future__ import annotations
 
+from pbx_dialer.pacing.agentless import Agentless
 from pbx_dialer.pacing.policy import (
     AGENT_AWAY,
     AGENT_BUSY,
@@ -79,8 +80,11 @@ def policy_for(
     dial_mode: str, *, max_abandon_pct: float = 3.0, lines_per_agent: float = 2.0
 ) -> PacingPolicy:
     """A fresh policy for a campaign's dial mode (one per campaign: it keeps history)."""
-    if dial_mode == "progressive":
+    if dial_mode in ("progressive", "agent_first"):
+        # Agent first is one call per idle agent too; its calls wait in the queue.
         return Progressive()
+    if dial_mode == "agentless":
+        return Agentless()
     if dial_mode == "power":
         return Power(lines_per_agent)
     if dial_mode == "predictive":

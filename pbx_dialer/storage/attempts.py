@@ -21,6 +21,9 @@ from pbx_dialer.dialing import outcomes
 from pbx_dialer.storage.campaigns import campaign_from_row
 from pbx_dialer.storage.db import Database
 
+# What the called person of an attempt gets: an agent, or a recorded message.
+MEDIA = ("agent", "message")
+
 
 @dataclass(frozen=True)
 class PlacedAttempt:
@@ -111,10 +114,11 @@ async def take_records(
     limit: int,
     now: float,
     zones: ZoneFilter | None = None,
+    media: str = "agent",
 ) -> list[PlacedAttempt]:
     """Pick up to `limit` records that are due, in enabled lists and (with `zones`) inside
-    their consumer hours; mark them in progress and create their attempts, all in one
-    transaction."""
+    their consumer hours; mark them in progress and create their attempts (whose person
+    gets `media`: an agent or a message), all in one transaction."""
     if limit <= 0:
         return []
     placed: list[PlacedAttempt] = []
@@ -125,9 +129,9 @@ async def take_records(
                 (record_id,),
             )
             cursor = await conn.execute(
-                "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, placed_at) "
-                "VALUES (?, ?, ?, '', ?, ?)",
-                (campaign_id, record_id, pbx, phone, now),
+                "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, placed_at, "
+                "media) VALUES (?, ?, ?, '', ?, ?, ?)",
+                (campaign_id, record_id, pbx, phone, now, media),
             )
             attempt_id = cursor.lastrowid
             assert attempt_id is not None
@@ -382,11 +386,14 @@ async def placed_at(db: Database, attempt_id: int) -> float:
     return float(row["placed_at"]) if row is not None else 0.0
 
 
-async def list_for(db: Database, campaign_id: int, limit: int = 200) -> list[dict[str, Any]]:
+async def list_for(
+    db: Database, campaign_id: int, limit: int = 200, media: str | None = None
+) -> list[dict[str, Any]]:
+    """The campaign's latest attempts, newest first; only those of `media` if given."""
     rows = await db.fetchall(
         "SELECT a.*, r.name AS record_name FROM attempts a JOIN records r ON r.id = a.record_id "
-        "WHERE a.campaign_id = ? ORDER BY a.id DESC LIMIT ?",
-        (campaign_id, limit),
+        "WHERE a.campaign_id = ? AND (? IS NULL OR a.media = ?) ORDER BY a.id DESC LIMIT ?",
+        (campaign_id, media, media, limit),
     )
     return [{**dict(r), "compliance": json.loads(r["compliance"])} for r in rows]
 

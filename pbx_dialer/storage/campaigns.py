@@ -18,7 +18,7 @@ _JSON_COLUMNS = {"retry_rules", "classifications", "result_classifications"}
 def _to_column(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         return json.dumps(list(value) if name == "classifications" else value)
-    if name == "recording":
+    if name in ("recording", "amd"):
         return int(value)
     return value
 
@@ -27,7 +27,7 @@ def _from_column(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         loaded = json.loads(value)
         return tuple(loaded) if name == "classifications" else loaded
-    if name == "recording":
+    if name in ("recording", "amd"):
         return bool(value)
     return value
 

@@ -1,0 +1,123 @@
+"""Progressive, agent first (the queue model) on a real Asterisk: the campaign call waits
+in the queue with the campaign's priority, and the customer is dialed only once an agent
+holds the call, so the agent hears the result and no call is ever abandoned."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from pbx_dialer.ami import actions
+from pbx_dialer.testing.sim import Simulator
+from tests.conftest import eventually
+from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+
+pytestmark = pytest.mark.pbx
+Client = TestClient[web.Request, web.Application]
+
+# A queue member whose presence says "idle" but whose phone never answers (sim-null
+# hangs up at once): the dialer sees a free agent, the queue cannot deliver to it.
+GHOST = "Local/9001@sim-null"
+
+
+async def add_ghost(sim: Simulator) -> None:
+    for action in (
+        actions.set_device_state("Custom:agent9001", "NOT_INUSE"),
+        actions.queue_add("sales", GHOST, "Ghost", "Custom:agent9001"),
+    ):
+        response = await sim.client.send(action)
+        assert response.success, response.message
+
+
+async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_the_customer(
+    dialer: Client, sim: Simulator
+) -> None:
+    """An inbound caller (priority 0) waits in the queue. The only member is a ghost
+    (idle to the dialer, never answering), so the dialer places one agent-first call: it
+    joins the queue at priority 10 AHEAD of the inbound caller, and nobody is dialed yet.
+    The ghost leaves; when agent 7001 logs in, the queue gives it the campaign call
+    first; only then is the customer (5550101: rings 1 s, talks 4 s) dialed: SUCCESS,
+    agent 7001, connected before the customer answered, no abandoned call."""
+    inbound_joined = sim.wait_event("QueueCallerJoin", timeout=10, queue="sales")
+    inbound = await sim.inbound_caller("sales", priority=0)
+    assert (await inbound_joined).get("uniqueid") == inbound
+    await add_ghost(sim)
+
+    campaign_id = await create_campaign(dialer, dial_mode="agent_first", queue_priority=10)
+    await add_records(dialer, campaign_id, ["5550101"])
+    campaign_joined = sim.wait_event("QueueCallerJoin", timeout=15, count="2")
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+    joined = await campaign_joined
+    # The queue caller is the second half of the dialer's Local channel.
+    assert joined.get("uniqueid").startswith("pbxd-") and joined.get("uniqueid").endswith("-2")
+    assert joined.get("position") == "1", "the campaign's priority puts it first"
+    # Nobody has been dialed: no channel of the simulated network exists yet.
+    assert not any("@sim-pstn" in e.get("channel") for e in sim.events)
+
+    # The ghost leaves, so that the agent who logs in is the only one the queue can ring.
+    removed = await sim.client.send(actions.queue_remove("sales", GHOST))
+    assert removed.success, removed.message
+    connected = sim.wait_event("AgentConnect", timeout=10, queue="sales", membername="Agent 7001")
+    await sim.add_agent("sales", 7001)
+    first = await connected
+    assert first.get("uniqueid") == joined.get("uniqueid"), "the campaign call went first"
+
+    async def ended() -> bool:
+        return bool((await attempts_of(dialer, campaign_id))["5550101"]["state"] == "ended")
+
+    await eventually(ended, timeout=20)
+    attempt = (await attempts_of(dialer, campaign_id))["5550101"]
+    assert attempt["result"] == "SUCCESS", attempt
+    assert attempt["agent"] == "Agent 7001"
+    assert attempt["media"] == "agent"
+    # The agent held the call before the customer answered: ringing 1 s in between.
+    assert attempt["connected_at"] < attempt["answered_at"], attempt
+    assert 0.7 <= attempt["answered_at"] - attempt["connected_at"] <= 2.5, attempt
+    assert 0.7 <= attempt["ring_s"] <= 2.5, attempt
+    assert 3.0 <= attempt["talk_s"] <= 6.0, attempt
+    assert attempt["wait_s"] > 0.0
+    stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
+    assert stats["abandonment"]["24h"]["abandoned"] == 0
+    only_agent = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=agent")
+    assert [a["phone"] for a in (await only_agent.json())["attempts"]] == ["5550101"]
+    only_message = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=message")
+    assert (await only_message.json())["attempts"] == []
+
+
+async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the_call(
+    dialer: Client, sim: Simulator
+) -> None:
+    """Two agents, two records: a busy line (5550201) and one that never answers
+    (5550301, 15 s ring timeout). Each call reaches an agent first; the agent hears the
+    line busy or ringing out; results BUSY and NOANSWER with the agent, the queue wait,
+    and no talk time; nothing abandoned; one call per idle agent at most."""
+    await sim.add_agent("sales", 7001)
+    await sim.add_agent("sales", 7002)
+    campaign_id = await create_campaign(
+        dialer, dial_mode="agent_first", max_lines=5, ring_timeout_s=15
+    )
+    await add_records(dialer, campaign_id, ["5550201", "5550301"])
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def both_ended() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return len(found) == 2 and all(a["state"] == "ended" for a in found.values())
+
+    await eventually(both_ended, timeout=40)
+    attempts = await attempts_of(dialer, campaign_id)
+    busy, noanswer = attempts["5550201"], attempts["5550301"]
+    assert busy["result"] == "BUSY", busy
+    assert noanswer["result"] == "NOANSWER", noanswer
+    for attempt in (busy, noanswer):
+        assert attempt["agent"] in ("Agent 7001", "Agent 7002"), attempt
+        assert attempt["connected_at"] is not None and attempt["answered_at"] is None
+        assert attempt["connected_at"] < attempt["ended_at"]
+        assert attempt["talk_s"] is None
+        assert attempt["wait_s"] is not None
+    assert busy["agent"] != noanswer["agent"], "one call per idle agent"
+    # The busy tone plays 2 s to the agent after 0.5 s of ringing.
+    assert 2.0 <= busy["ended_at"] - busy["connected_at"] <= 4.5, busy
+    assert 14.0 <= noanswer["ended_at"] - noanswer["connected_at"] <= 17.5, noanswer
+    stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
+    assert stats["abandonment"]["24h"]["abandoned"] == 0
