@@ -131,7 +131,9 @@ class AgentDesk:
         fields."""
         now = self.clock()
         campaigns = await self._campaigns_of(agent)
-        member = next((m for c in campaigns if (m := self.member(c, agent))), None)
+        # Logged in to any campaign's queue, even one whose campaigns are all finished.
+        every = campaigns + await campaign_rows.list_all(self.db)
+        member = next((m for c in every if (m := self.member(c, agent))), None)
         desk: dict[str, Any] = {
             "agent": agent,
             "agent_url": rules.interface_to_url(agent),

@@ -103,6 +103,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     from pbx_dialer.http import agents
 
     app.cleanup_ctx.append(agents.desk_ctx)
+    app.router.add_get("/agent", agents.agent_page, name="agent")
     app.router.add_get("/api/agents/{agent}/desk", agents.get_desk)
     app.router.add_post("/api/agents/{agent}/next", agents.next_record)
     app.router.add_post("/api/agents/{agent}/accept", agents.accept)
