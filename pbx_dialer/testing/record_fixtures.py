@@ -23,7 +23,9 @@ from pathlib import Path
 from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import AmiClient, AmiError
 from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.ami.pbx import AGENT_FIRST_CHANNEL, AGENT_FIRST_CONTEXT, MESSAGE_CONTEXT
 from pbx_dialer.ami.recorder import Recorder
+from pbx_dialer.ami.tracker import CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE
 from pbx_dialer.config import PbxSettings
 from pbx_dialer.testing.asterisk import AsteriskInstance
 from pbx_dialer.testing.sim import Simulator
@@ -37,6 +39,8 @@ class Scenario:
     restart_after_connect: bool = False
     transfer: str = ""  # "blind" or "attended": the agent transfers the customer to 8001
     record: bool = False  # the campaign records its calls (DIALER_RECORD=1)
+    kind: str = CALL_AGENT  # how the call runs (pbx_dialer.ami.tracker.CALL_KINDS)
+    amd: bool = False  # message calls: answering-machine detection first
 
 
 SCENARIOS = [
@@ -60,6 +64,24 @@ SCENARIOS = [
              "the agent hangs up when bridged with the target, which completes the "
              "transfer; the target talks with the customer until its 4 s are over.",
              transfer="attended", record=True),
+    Scenario("agent_first_success", "5550101", "Agent first: the call waits in the queue, "
+             "agent 7001 answers 1.5 s later, then the customer is dialed, rings 1 s, "
+             "answers and hangs up 4 s later.", kind=CALL_AGENT_FIRST),
+    Scenario("agent_first_busy", "5550201", "Agent first: agent 7001 takes the call after "
+             "1.5 s; the customer's line rings 0.5 s then is busy; the agent hears the busy "
+             "tone 2 s, then the call ends with cause 17.", kind=CALL_AGENT_FIRST),
+    Scenario("message_transfer", "5551001", "Message campaign (message vm-goodbye, key 1, "
+             "no AMD): the customer answers after 1 s, presses 1 three seconds later, joins "
+             "the queue, agent 7001 takes it 1.5 s later; the customer hangs up 8 s after "
+             "the key.", kind=CALL_MESSAGE),
+    Scenario("message_machine", "5551101", "Message campaign with AMD: an answering "
+             "machine answers after 1 s (a 5.7 s greeting, a beep, silence); AMD says "
+             "MACHINE, the message plays after the beep, then the call ends.",
+             kind=CALL_MESSAGE, amd=True),
+    Scenario("message_person", "5551201", "Message campaign with AMD: a person answers "
+             "after 1 s, says hello and listens; AMD says HUMAN, the message plays, no key "
+             "is pressed and the call ends 5 s after the message.",
+             kind=CALL_MESSAGE, amd=True),
 ]  # fmt: skip
 
 
@@ -125,22 +147,7 @@ async def _record(scenario: Scenario, out_dir: Path) -> Path:
         await sim.add_agent("sales", 7001)
         await asyncio.sleep(0.3)
         placed_at = time.time()
-        await client.send(
-            actions.originate(
-                channel=f"Local/{scenario.number}@sim-pstn",
-                context="dialer-connect",
-                exten="s",
-                channel_id=channel_id,
-                timeout_s=15,
-                variables={
-                    "DIALER_ATTEMPT": "1",
-                    "DIALER_CAMPAIGN": "1",
-                    "DIALER_QUEUE": "sales",
-                    "DIALER_PRIO": "5",
-                    **({"DIALER_RECORD": "1"} if scenario.record else {}),
-                },
-            )
-        )
+        await client.send(_originate(scenario, channel_id))
         if scenario.transfer:
             connected = await sim.wait_event("AgentConnect", timeout=10)
             await asyncio.sleep(1.0)  # the agent talks to the customer first
@@ -159,11 +166,46 @@ async def _record(scenario: Scenario, out_dir: Path) -> Path:
     path = out_dir / f"{scenario.name}.json"
     data = {
         "scenario": scenario.story,
-        "attempt": {"attempt_id": 1, "channel_id": channel_id, "placed_at": placed_at},
+        "attempt": {
+            "attempt_id": 1,
+            "channel_id": channel_id,
+            "placed_at": placed_at,
+            "kind": scenario.kind,
+        },
         "events": [e.to_json() for e in recorder.events],
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def _originate(scenario: Scenario, channel_id: str) -> actions.Action:
+    """The Originate the dialer (pbx_dialer.ami.pbx.Pbx.place_call) sends for the
+    scenario's kind of call."""
+    customer = f"Local/{scenario.number}@sim-pstn"
+    variables = {
+        "DIALER_ATTEMPT": "1",
+        "DIALER_CAMPAIGN": "1",
+        "DIALER_QUEUE": "sales",
+        "DIALER_PRIO": "5",
+        **({"DIALER_RECORD": "1"} if scenario.record else {}),
+    }
+    channel, context, timeout_s = customer, "dialer-connect", 15.0
+    if scenario.kind == CALL_AGENT_FIRST:
+        variables.update(DIALER_CUSTOMER=customer, DIALER_RING_TIMEOUT="15")
+        channel, context, timeout_s = AGENT_FIRST_CHANNEL, AGENT_FIRST_CONTEXT, 35.0
+    elif scenario.kind == CALL_MESSAGE:
+        variables.update(DIALER_MESSAGE="vm-goodbye", DIALER_TRANSFER_KEY="1")
+        if scenario.amd:
+            variables["DIALER_AMD"] = "1"
+        context = MESSAGE_CONTEXT
+    return actions.originate(
+        channel=channel,
+        context=context,
+        exten="s",
+        channel_id=channel_id,
+        timeout_s=timeout_s,
+        variables=variables,
+    )
 
 
 async def main(out_dir: Path, names: list[str]) -> None:
