@@ -344,7 +344,9 @@ class CallTracker:
 
     def _transferred_call(self, event: AmiEvent, *prefixes: str) -> _Call | None:
         for prefix in prefixes:
-            call = self._calls.get(event.get(f"{prefix}uniqueid"))
+            # An agent of an agent-first call is bridged with the call's second half.
+            uniqueid = event.get(f"{prefix}uniqueid")
+            call = self._calls.get(self._halves.get(uniqueid, uniqueid))
             if call is not None:
                 return call
         return None

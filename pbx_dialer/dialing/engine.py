@@ -30,6 +30,7 @@ from pbx_dialer.calls import (
     CallRecording,
     CallTransferred,
     PbxEvent,
+    TechResult,
 )
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
@@ -209,6 +210,8 @@ class Dialer:
         elif isinstance(event, CallEnded):
             self.live.pop(event.attempt_id, None)
             if policy is not None:
+                if event.result is TechResult.MACHINE:
+                    policy.on_machine(event.at, event.attempt_id)
                 policy.on_ended(event.at, event.result.value, event.attempt_id)
             self.wake()
         elif isinstance(event, AgentState | AgentLeft):

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from pbx_dialer.ami import actions
+from pbx_dialer.testing.record_fixtures import blind_transfer
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
@@ -121,3 +122,39 @@ async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the
     assert 14.0 <= noanswer["ended_at"] - noanswer["connected_at"] <= 17.5, noanswer
     stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
     assert stats["abandonment"]["24h"]["abandoned"] == 0
+
+
+async def test_an_agent_first_call_transferred_by_its_agent_is_recorded(
+    dialer: Client, sim: Simulator
+) -> None:
+    """The agent holds the call, the customer (5550601) answers after 1 s, the agent
+    blind-transfers the call to 8001@sim-transfer. The agent is bridged with the queue
+    half of the call, not with the customer, and the transfer is still the attempt's."""
+    await sim.add_agent("sales", 7001)
+    campaign_id = await create_campaign(dialer, dial_mode="agent_first")
+    await add_records(dialer, campaign_id, ["5550601"])
+    connected = sim.wait_event("AgentConnect", timeout=15, queue="sales")
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+    agent_channel = (await connected).get("destchannel")
+
+    async def customer_answered() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return found["5550601"]["answered_at"] is not None
+
+    await eventually(customer_answered, timeout=10)
+    await blind_transfer(sim, agent_channel, "8001")
+
+    async def ended() -> bool:
+        return bool((await attempts_of(dialer, campaign_id))["5550601"]["state"] == "ended")
+
+    await eventually(ended, timeout=20)
+    attempt = (await attempts_of(dialer, campaign_id))["5550601"]
+    assert attempt["result"] == "SUCCESS", attempt
+    body = await (await dialer.get(f"/api/campaigns/{campaign_id}/transfers")).json()
+    [transfer] = body["transfers"]
+    assert transfer["attempt_id"] == attempt["id"]
+    assert transfer["kind"] == "blind"
+    assert transfer["transferred_by"] == "Agent 7001"
+    assert transfer["target"] == "8001@sim-transfer"
+    # The agent's talk time stops at the transfer.
+    assert attempt["talk_s"] < attempt["ended_at"] - attempt["answered_at"] - 1.0, attempt
