@@ -99,6 +99,13 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get(f"{cid}/record-status", details.record_status)
     app.router.add_get(f"{cid}/realtime", details.realtime)
     app.router.add_get("/api/attempts/{id:\\d+}/recording", details.recording)
+    # Users, roles, visibility: log-in, log-out, who am I (issue 5).
+    from pbx_dialer.http import auth
+
+    app.router.add_get("/login", auth.login_page, name="login")
+    app.router.add_post("/login", auth.login)
+    app.router.add_post("/logout", auth.logout, name="logout")
+    app.router.add_get("/api/me", auth.me)
     # Agent desk and agent page: preview mode, callbacks for one agent (issues 4 and 5).
     from pbx_dialer.http import agents
 
