@@ -34,6 +34,7 @@ import contextlib
 import cProfile
 import io
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -49,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pbx_dialer.ami import actions  # noqa: E402
+from pbx_dialer.auth.model import Role, User  # noqa: E402
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings  # noqa: E402
 from pbx_dialer.http import keys  # noqa: E402
 from pbx_dialer.http.app import create_app  # noqa: E402
@@ -274,7 +276,13 @@ async def dialer_run(
     try:
         await app[keys.pbxs_key]["main"].client.wait_ready(10)
         app[keys.dialer_key].policy_factory = unlimited
-        async with aiohttp.ClientSession() as http:
+        # The API needs a log-in: an admin with an API token, as a script would have.
+        auth = app[keys.auth_key]
+        admin = await auth.create_user(
+            User(id=0, username="bench", role=Role.ADMIN), os.urandom(16).hex()
+        )
+        token = (await auth.new_token(admin, "bench"))[1]
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             async with http.post(
                 f"{base}/api/campaigns",
                 json={"name": "AMI throughput", "queue": QUEUE, "max_lines": lines,

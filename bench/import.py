@@ -70,6 +70,24 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
 # --- the server, in its own process -----------------------------------------------------
 
 
+def api_token(db_path: str) -> str:
+    """An admin with an API token in a fresh database (the API needs a log-in)."""
+    from pbx_dialer.auth.model import Role, User
+    from pbx_dialer.auth.service import AuthService
+
+    async def make() -> str:
+        db = await Database.open(db_path)
+        try:
+            auth = AuthService(db, time.time, lifetime_s=3600, idle_s=3600)
+            admin = User(id=0, username="bench", role=Role.ADMIN)
+            user_id = await auth.create_user(admin, os.urandom(16).hex())
+            return (await auth.new_token(user_id, "bench"))[1]
+        finally:
+            await db.close()
+
+    return asyncio.run(make())
+
+
 def serve(db_path: str, port: int) -> None:
     from aiohttp import web
 
@@ -117,9 +135,9 @@ def rss_mb(pids: list[int], field: str = "VmRSS") -> float:
 # --- measurements -----------------------------------------------------------------------
 
 
-async def run_import(port: int, csv_path: Path) -> dict[str, float]:
+async def run_import(port: int, csv_path: Path, token: str) -> dict[str, float]:
     base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         for _ in range(200):
             with contextlib.suppress(aiohttp.ClientError):
                 async with http.get(f"{base}/healthz") as resp:
@@ -290,6 +308,7 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        token = api_token(db_path)
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", db_path, str(port)],
             stdout=subprocess.DEVNULL,
@@ -305,7 +324,7 @@ def main() -> None:
             sampler = asyncio.create_task(sample())
             server_cpu = cpu_s(server.pid)
             try:
-                found = await run_import(port, csv_path)
+                found = await run_import(port, csv_path, token)
             finally:
                 sampler.cancel()
             # The server's own CPU meanwhile (mostly answering the probe) competes with

@@ -1,4 +1,5 @@
-"""`pbx-dialer`: serve, check a configuration, record AMI sessions, run the demo.
+"""`pbx-dialer`: serve, check a configuration, record AMI sessions, run the demo, create
+the first admin and API tokens.
 
 Every expected failure (bad configuration, Asterisk refusing us) ends in one clear
 line on stderr and exit status 2, never a traceback.
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 
 from aiohttp import web
@@ -122,6 +124,77 @@ async def serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
+def _read_password(from_stdin: bool) -> str:
+    """One line from stdin (scripts), or typed twice at a prompt that does not echo."""
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("password again: ")
+    except (EOFError, KeyboardInterrupt):
+        raise Fatal("no password given") from None
+    if first != again:
+        raise Fatal("the two passwords differ")
+    return first
+
+
+async def create_admin(settings: Settings, username: str, password: str, reset: bool) -> str:
+    """The first admin (or a new password for an admin who lost theirs, with --reset)."""
+    from pbx_dialer.auth.forms import password_problem, username_problem
+    from pbx_dialer.auth.model import Role, User
+    from pbx_dialer.auth.service import AuthService
+    from pbx_dialer.storage import users as user_rows
+    from pbx_dialer.storage.db import Database, StorageError
+
+    if (problem := username_problem(username)) is not None:
+        raise Fatal(f"--username: {problem}")
+    if (problem := password_problem(password)) is not None:
+        raise Fatal(f"password: {problem}")
+    try:
+        db = await Database.open(settings.database.path)
+    except StorageError as exc:
+        raise Fatal(str(exc)) from None
+    try:
+        auth = AuthService(db, time.time, lifetime_s=1, idle_s=1)
+        found = await user_rows.for_login(db, username)
+        if found is None:
+            user = User(id=0, username=username, role=Role.ADMIN, display_name=username)
+            await auth.create_user(user, password)
+            return f"admin {username!r} created"
+        record = found[0]
+        if not reset:
+            raise Fatal(f"a user named {username!r} exists already (--reset sets a new password)")
+        if record.user.role is not Role.ADMIN:
+            raise Fatal(f"{username!r} is a {record.user.role.value}, not an admin")
+        await auth.set_password(record.user.id, password)
+        await user_rows.set_disabled(db, record.user.id, False, time.time())
+        return f"admin {username!r}: new password set, account enabled"
+    finally:
+        await db.close()
+
+
+async def create_token(settings: Settings, username: str, name: str) -> str:
+    """An API token for scripts (Authorization: Bearer ...); printed once, stored hashed."""
+    from pbx_dialer.auth.service import AuthService
+    from pbx_dialer.storage import users as user_rows
+    from pbx_dialer.storage.db import Database, StorageError
+
+    try:
+        db = await Database.open(settings.database.path)
+    except StorageError as exc:
+        raise Fatal(str(exc)) from None
+    try:
+        found = await user_rows.for_login(db, username)
+        if found is None:
+            raise Fatal(f"no user named {username!r}")
+        auth = AuthService(db, time.time, lifetime_s=1, idle_s=1)
+        return (await auth.new_token(found[0].user.id, name))[1]
+    finally:
+        await db.close()
+
+
 def _load(path: str) -> Settings:
     try:
         return load_settings(path)
@@ -148,6 +221,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_demo.add_argument("--agents", type=int, default=4)
     p_demo.add_argument("--records", type=int, default=60)
     p_demo.add_argument("--database", default="var/demo.sqlite3")
+    p_admin = sub.add_parser("create-admin", help="create the first admin (or --reset one)")
+    p_admin.add_argument("--config", required=True)
+    p_admin.add_argument("--username", required=True)
+    p_admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    p_admin.add_argument("--reset", action="store_true", help="new password for this admin")
+    p_token = sub.add_parser("create-token", help="an API token for scripts")
+    p_token.add_argument("--config", required=True)
+    p_token.add_argument("--username", required=True)
+    p_token.add_argument("--name", default="script", help="what the token is for")
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     try:
@@ -163,6 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             pbx = settings.pbx_named(args.pbx) if args.pbx else settings.pbx[0]
             count = asyncio.run(record(pbx, args.out, args.seconds))
             print(f"recorded {count} events to {args.out}")
+            return 0
+        if args.command == "create-admin":
+            settings = _load(args.config)
+            password = _read_password(args.password_stdin)
+            print(asyncio.run(create_admin(settings, args.username, password, args.reset)))
+            return 0
+        if args.command == "create-token":
+            settings = _load(args.config)
+            print(asyncio.run(create_token(settings, args.username, args.name)))
             return 0
         if args.command == "demo":
             from pbx_dialer.demo import run_demo

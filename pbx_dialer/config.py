@@ -26,6 +26,12 @@ class ConfigError(Exception):
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Session cookies are sent over HTTPS only. Set false only when people reach the
+    # dialer over plain HTTP (e.g. on a trusted LAN, or the demo on 127.0.0.1).
+    secure_cookies: bool = True
+    # A session ends this long after log-in, or after this long without a request.
+    session_hours: float = 12.0
+    session_idle_minutes: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,9 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
     server = parts["server"]
     if not 0 <= server.port < 65536:
         raise ConfigError(f"{where} [server].port: {server.port} is not a TCP port")
+    for key in ("session_hours", "session_idle_minutes"):
+        if not getattr(server, key) > 0:
+            raise ConfigError(f"{where} [server].{key}: must be > 0")
     if not parts["dialer"].tick_seconds > 0:
         raise ConfigError(f"{where} [dialer].tick_seconds: must be > 0")
     try:

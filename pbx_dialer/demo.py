@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import signal
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
+from pbx_dialer.auth.model import Role, User
 from pbx_dialer.campaigns.model import CampaignSettings, CampaignStatus, Control
 from pbx_dialer.config import DatabaseSettings, PbxSettings, ServerSettings, Settings
 from pbx_dialer.http import keys
@@ -23,6 +25,7 @@ from pbx_dialer.testing.sim import Simulator
 
 log = logging.getLogger(__name__)
 DEMO_QUEUE = "sales"
+DEMO_ADMIN = "demo"
 
 
 def demo_numbers(count: int, rng: random.Random) -> list[str]:
@@ -79,7 +82,8 @@ async def run_demo(port: int, agents: int, records: int, database: str) -> None:
         for n in range(agents):
             await sim.add_agent(DEMO_QUEUE, 7001 + n)
         settings = Settings(
-            server=ServerSettings(host="127.0.0.1", port=port),
+            # The demo is plain HTTP on loopback: a Secure cookie would never come back.
+            server=ServerSettings(host="127.0.0.1", port=port, secure_cookies=False),
             database=DatabaseSettings(path=str(db_path)),
             pbx=(pbx,),
         )
@@ -102,8 +106,14 @@ async def run_demo(port: int, agents: int, records: int, database: str) -> None:
         rng = random.Random()
         wave = 1
         campaign_id = await _new_wave(app, wave, records, rng)
+        # A fresh admin with a fresh password each run (the database is new each time).
+        password = secrets.token_urlsafe(9)
+        await app[keys.auth_key].create_user(
+            User(id=0, username=DEMO_ADMIN, role=Role.ADMIN, display_name="Demo admin"), password
+        )
+        print(f"\nlog in as {DEMO_ADMIN!r} with password {password!r}", flush=True)
         print(
-            f"\npbx-dialer demo: http://127.0.0.1:{port}/  "
+            f"pbx-dialer demo: http://127.0.0.1:{port}/  "
             f"({agents} simulated agents in queue '{DEMO_QUEUE}', Asterisk AMI on port "
             f"{asterisk.ami_port}). Ctrl-C stops everything.\n",
             flush=True,

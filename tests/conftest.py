@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import time
@@ -18,13 +19,65 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from pbx_dialer.auth.model import Role, User
+from pbx_dialer.auth.passwords import hash_password, token_digest
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
+from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
+from pbx_dialer.http.auth import COOKIE, CSRF_HEADER
+from pbx_dialer.storage import users as user_rows
 from pbx_dialer.testing.asterisk import AsteriskInstance
 from pbx_dialer.testing.sim import Simulator
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+Client = TestClient[web.Request, web.Application]
+
+# Every app a fixture serves has this admin, logged in with this session (cookie and
+# CSRF token) and this API token: test clients and browser pages use them. The values
+# are random per run; the password is hashed once per run (scrypt is slow on purpose).
+TEST_ADMIN = "admin"
+TEST_PASSWORD = secrets.token_urlsafe(12)
+TEST_SESSION = secrets.token_urlsafe(32)
+TEST_CSRF = secrets.token_urlsafe(32)
+TEST_TOKEN = "pbxt_" + secrets.token_urlsafe(32)
+_TEST_HASH = hash_password(TEST_PASSWORD)
+_FOREVER_S = 10 * 365 * 86400.0
+
+
+async def seed_admin(app: web.Application) -> int:
+    """The test admin, its session and its API token in the app's database (again
+    after a restart on the same database: nothing is duplicated). Returns its id."""
+    db = app[keys.db_key]
+    now = app[keys.clock_key]()
+    found = await user_rows.for_login(db, TEST_ADMIN)
+    if found is None:
+        admin = User(id=0, username=TEST_ADMIN, role=Role.ADMIN, display_name="Test Admin")
+        user_id = await user_rows.create(db, admin, _TEST_HASH, now)
+    else:
+        user_id = found[0].user.id
+    await user_rows.add_session(
+        db, token_digest(TEST_SESSION), user_id, TEST_CSRF, now, now + _FOREVER_S
+    )
+    if await user_rows.token_user(db, token_digest(TEST_TOKEN)) is None:
+        await user_rows.add_token(db, token_digest(TEST_TOKEN), user_id, "tests", now)
+    return user_id
+
+
+def app_client(app: web.Application, **kwargs: Any) -> Client:
+    """A client of `app` on loopback, logged in as the test admin once started with
+    `start_client`: the session cookie, and the CSRF header on every request."""
+    client = TestClient(
+        TestServer(app, host="127.0.0.1"), headers={CSRF_HEADER: TEST_CSRF}, **kwargs
+    )
+    client.session.cookie_jar.update_cookies({COOKIE: TEST_SESSION})
+    return client
+
+
+async def start_client(client: Client) -> Client:
+    await client.start_server()
+    await seed_admin(client.app)
+    return client
 
 
 @pytest_asyncio.fixture
@@ -83,8 +136,7 @@ def settings(asterisk: AsteriskInstance, tmp_path: Path) -> Settings:
 @pytest_asyncio.fixture
 async def dialer(settings: Settings) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """The whole dialer, served over real HTTP on loopback."""
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings)))
     try:
         yield client
     finally:
@@ -118,8 +170,7 @@ async def api(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Appli
         ),
         dialer=DialerSettings(tick_seconds=0.2),
     )
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings)))
     try:
         yield client
     finally:

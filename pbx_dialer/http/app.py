@@ -15,11 +15,13 @@ from aiohttp import web
 
 from pbx_dialer.ami.client import ConnectionState
 from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.auth.service import AuthService
 from pbx_dialer.campaigns.scheduler import CampaignScheduler
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import Settings
 from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.http import keys
+from pbx_dialer.http.auth import auth_middleware
 from pbx_dialer.http.errors import error_middleware
 from pbx_dialer.http.imports import imports_ctx
 from pbx_dialer.http.live_feeds import live_feeds_ctx
@@ -36,6 +38,17 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.db_key] = db
     yield
     await db.close()
+
+
+async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    server = app[keys.settings_key].server
+    app[keys.auth_key] = AuthService(
+        app[keys.db_key],
+        app[keys.clock_key],
+        lifetime_s=server.session_hours * 3600,
+        idle_s=server.session_idle_minutes * 60,
+    )
+    yield
 
 
 async def pbx_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -100,7 +113,8 @@ async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+    # Errors outermost: a refusal of the auth middleware is JSON like any other error.
+    app = web.Application(middlewares=[error_middleware, auth_middleware])
     app[keys.settings_key] = settings
     app[keys.clock_key] = clock
     app[keys.notifier_key] = Notifier()
@@ -109,6 +123,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         loader=jinja2.FileSystemLoader(str(WEB_DIR / "templates")),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    app.cleanup_ctx.extend([database_ctx, pbx_ctx, dialer_ctx, live_feeds_ctx, imports_ctx])
+    app.cleanup_ctx.extend(
+        [database_ctx, auth_ctx, pbx_ctx, dialer_ctx, live_feeds_ctx, imports_ctx]
+    )
     setup_routes(app, WEB_DIR / "static")
     return app

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.auth.service import AuthService
 from pbx_dialer.campaigns.scheduler import CampaignScheduler
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import Settings
@@ -23,3 +24,4 @@ pbxs_key: web.AppKey[dict[str, Pbx]] = web.AppKey("pbxs")
 campaigns_key = web.AppKey("campaigns", CampaignService)
 dialer_key = web.AppKey("dialer", Dialer)
 scheduler_key = web.AppKey("scheduler", CampaignScheduler)
+auth_key = web.AppKey("auth", AuthService)

@@ -9,17 +9,28 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
+from pbx_dialer.auth.model import User
+from pbx_dialer.auth.visibility import may_receive, visible
 from pbx_dialer.http import keys
+from pbx_dialer.http.auth import current_session, current_user
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
 
+# How often an open websocket checks that its session still stands (log-out, disabled
+# user, changed profile): the page is told within this many seconds.
+RECHECK_S = 15.0
 
-async def _status(app: web.Application) -> dict[str, Any]:
+
+async def _status(app: web.Application, user: User) -> dict[str, Any]:
+    """The picture, limited to the campaigns of the user's profile (and no campaign list
+    at all without the Campaigns privilege)."""
     db = app[keys.db_key]
     dialer = app[keys.dialer_key]
     campaigns = []
     for campaign in await campaign_rows.list_all(db):
+        if not (user.may_list_campaigns and user.may_see(campaign.id)):
+            continue
         campaigns.append(
             {**campaign.to_json(), "records": await record_rows.counts(db, campaign.id)}
         )
@@ -29,18 +40,20 @@ async def _status(app: web.Application) -> dict[str, Any]:
             for p in app[keys.pbxs_key].values()
         ],
         "campaigns": campaigns,
-        "live": [c.to_json() for c in sorted(dialer.live.values(), key=lambda c: c.attempt_id)],
-        "attempts": await attempt_rows.recent(db, 50),
+        "live": visible(
+            user, [c.to_json() for c in sorted(dialer.live.values(), key=lambda c: c.attempt_id)]
+        ),
+        "attempts": visible(user, await attempt_rows.recent(db, 50)),
     }
 
 
 @aiohttp_jinja2.template("status.html")
 async def index(request: web.Request) -> dict[str, Any]:
-    return await _status(request.app)
+    return await _status(request.app, current_user(request))
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    return web.json_response(await _status(request.app))
+    return web.json_response(await _status(request.app, current_user(request)))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -52,28 +65,48 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
+    user = current_user(request)
+    session = current_session(request)
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     subscription = request.app[keys.notifier_key].subscribe()
     # The first message is the whole picture; every later one is a change.
-    await ws.send_json({"type": "snapshot", **await _status(request.app)})
+    await ws.send_json({"type": "snapshot", **await _status(request.app, user)})
 
     async def pump() -> None:
         async for message in subscription:
             if ws.closed:
                 return
-            await ws.send_json(message)
+            if may_receive(user, message):
+                await ws.send_json(message)
 
-    sender = asyncio.get_running_loop().create_task(pump())
+    async def recheck() -> None:
+        """Closes the socket when its session ends; follows changes of the profile."""
+        nonlocal user
+        if session is None:
+            return  # an API token: checked at connection only
+        service = request.app[keys.auth_key]
+        while not ws.closed:
+            await asyncio.sleep(RECHECK_S)
+            still = await service.session(session.token)
+            if still is None:
+                await ws.close(code=4401, message=b"session ended")
+                return
+            user = still.user
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(pump()), loop.create_task(recheck())]
     try:
         async for msg in ws:
             if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                 break
     finally:
         subscription.close()
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-            await sender
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+                await task
     return ws
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
-from tests.conftest import ARTIFACTS
+from pbx_dialer.http.auth import COOKIE
+from tests.conftest import ARTIFACTS, TEST_SESSION
 
 CHROMIUM = Path(os.environ.get("PBX_DIALER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -83,11 +84,8 @@ class WatchedPage:
     main_frame_navigations: list[str]
 
 
-@pytest_asyncio.fixture
-async def watched_page(browser: Browser) -> AsyncIterator[WatchedPage]:
-    """A 1280 px wide page that records JS errors and every main-frame navigation."""
-    context = await browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
-    page = await context.new_page()
+async def watch(page: Page) -> WatchedPage:
+    """Records the page's JS errors and every main-frame navigation."""
     problems = PageProblems()
     navigations: list[str] = []
     page.on("pageerror", problems.on_page_error)
@@ -96,8 +94,35 @@ async def watched_page(browser: Browser) -> AsyncIterator[WatchedPage]:
         "framenavigated",
         lambda frame: navigations.append(frame.url) if frame == page.main_frame else None,
     )
+    return WatchedPage(page, problems, navigations)
+
+
+async def log_in(context: BrowserContext) -> None:
+    """Logs a browser context in as the test admin on every fixture's server."""
+    await context.add_cookies(
+        [{"name": COOKIE, "value": TEST_SESSION, "domain": "127.0.0.1", "path": "/"}]
+    )
+
+
+@pytest_asyncio.fixture
+async def anonymous_page(browser: Browser) -> AsyncIterator[WatchedPage]:
+    """A 1280 px wide page of a browser nobody has logged in with."""
+    context = await browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     try:
-        yield WatchedPage(page, problems, navigations)
+        yield await watch(await context.new_page())
+    finally:
+        await context.close()
+
+
+@pytest_asyncio.fixture
+async def watched_page(browser: Browser) -> AsyncIterator[WatchedPage]:
+    """A 1280 px wide page that records JS errors and every main-frame navigation,
+    logged in as the test admin on any server a fixture started (tests/conftest.py
+    stores the same session in each): its cookie is set for 127.0.0.1."""
+    context = await browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    await log_in(context)
+    try:
+        yield await watch(await context.new_page())
     finally:
         await context.close()
 

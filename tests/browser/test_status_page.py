@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, WebSocket, expect
 
 from pbx_dialer.testing.sim import Simulator
-from tests.browser.conftest import WatchedPage, screenshot
+from tests.browser.conftest import WatchedPage, log_in, screenshot
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.pbx]
@@ -155,6 +155,7 @@ async def test_a_campaign_run_is_pushed_live_to_the_open_page(
 
     # The page as the server renders it (no script) shows the same rows as the live one.
     context = await browser.new_context(java_script_enabled=False)
+    await log_in(context)
     try:
         static = await context.new_page()
         await static.goto(str(dialer.make_url("/")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -71,7 +72,13 @@ async def test_demo_dials_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
                     break
         asterisks = children_named(proc.pid, "asterisk")
         assert asterisks, "the demo runs its own Asterisk"
-        async with aiohttp.ClientSession() as http:
+        login = re.search(r"log in as '(\w+)' with password '([^']+)'", "".join(output))
+        assert login, "the demo prints its admin's log-in:\n" + "".join(output)
+        # The session cookie comes from 127.0.0.1: only an "unsafe" jar keeps it.
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            credentials = {"username": login.group(1), "password": login.group(2)}
+            async with http.post(f"http://127.0.0.1:{port}/login", json=credentials) as response:
+                assert response.status == 200, await response.text()
             async with asyncio.timeout(60):
                 while True:
                     async with http.get(f"http://127.0.0.1:{port}/api/status") as response:

@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from pbx_dialer.config import Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.sim import Simulator
-from tests.conftest import eventually
+from tests.conftest import app_client, eventually, start_client
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
 
 pytestmark = pytest.mark.pbx
@@ -22,8 +22,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 async def serve(settings: Settings) -> Client:
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings)))
     return client
 
 

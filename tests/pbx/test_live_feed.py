@@ -21,7 +21,7 @@ from pbx_dialer.config import Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.sim import Simulator
-from tests.conftest import eventually
+from tests.conftest import app_client, eventually, start_client
 
 pytestmark = pytest.mark.pbx
 
@@ -129,8 +129,7 @@ async def test_records_by_page_never_twice_failures_backoff_and_restart(
     crm.records.append({"phone": "not a number", "external_id": "bad-1"})
     crm.records.append({"phone": "+12125550003", "external_id": "crm-3"})  # seen already
     crm.add(1, external=False)  # no external id: only the cursor keeps it single
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings)))
     try:
         campaign_id = await _campaign(client)
         put = await client.put(
@@ -205,8 +204,7 @@ async def test_records_by_page_never_twice_failures_backoff_and_restart(
     # A restart resumes at the stored cursor: nothing is fetched or taken twice.
     crm.add(1, external=False)
     asked_before = len(crm.requests)
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings)))
     try:
 
         async def ninth_taken() -> bool:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.records.inventory import StateCount, fold
 from pbx_dialer.storage.db import Database
+from tests.conftest import app_client, start_client
 from tests.unit.test_lists import add, new_campaign
 
 Client = TestClient[web.Request, web.Application]
@@ -33,8 +34,7 @@ async def fixed(tmp_path: Path) -> AsyncIterator[Client]:
         pbx=(PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5),),
         dialer=DialerSettings(tick_seconds=0.2),
     )
-    client = TestClient(TestServer(create_app(settings, clock=lambda: NOW), host="127.0.0.1"))
-    await client.start_server()
+    client = await start_client(app_client(create_app(settings, clock=lambda: NOW)))
     try:
         yield client
     finally:

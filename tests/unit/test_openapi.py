@@ -63,6 +63,24 @@ def _free_port() -> int:
         return port
 
 
+async def _admin_token(config: Path) -> str:
+    """An admin and its API token, made with the commands an operator uses."""
+    admin = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pbx_dialer", "create-admin", "--config", str(config),
+        "--username", "fuzz", "--password-stdin",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    out, _ = await admin.communicate(b"a long enough password\n")
+    assert admin.returncode == 0, out
+    maker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pbx_dialer", "create-token", "--config", str(config),
+        "--username", "fuzz", stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    out, _ = await maker.communicate()
+    assert maker.returncode == 0, out
+    return out.decode().strip()
+
+
 async def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     """The real server (no Asterisk behind it: the API must not need one) is fuzzed from
     its own OpenAPI document; any 5xx fails."""
@@ -77,6 +95,7 @@ async def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
         f'[[pbx]]\nport = {ami}\nsecret = "x"\nconnect_timeout = 0.5\n',
         encoding="utf-8",
     )
+    token = await _admin_token(config)
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "pbx_dialer", "serve", "--config", str(config),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
@@ -88,6 +107,7 @@ async def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
                 pass
         fuzz = await asyncio.create_subprocess_exec(
             tool, "run", f"http://127.0.0.1:{port}/api/openapi.json",
+            "--header", f"Authorization: Bearer {token}",
             "--checks", "not_a_server_error", "--max-examples", "25",
             "--phases", "examples,coverage,fuzzing", "--workers", "1",
             "--suppress-health-check", "all",
