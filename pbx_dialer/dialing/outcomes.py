@@ -5,6 +5,10 @@ Two moments decide it. When the call ends, the technical result's default
 classification applies (`result_classifications`), with the per-result retry rule for
 when and how often to try again. When the agent classifies the call (during or after
 wrap-up), the classification's outcome replaces that decision.
+
+MACHINE (an answering machine, from message campaigns with AMD) is a result like the
+others: new campaigns map it to RETRY with a rule of its own (model.default_retry_rules);
+a campaign stored before it existed has neither, so its record is done (max_calls).
 """
 
 from __future__ import annotations

@@ -121,3 +121,8 @@ def test_each_mode_runs_its_calls_its_way_and_stores_its_media() -> None:
         "agent",
         "message",
     ]
+
+
+def test_a_campaign_stored_before_machine_existed_does_not_retry_machines() -> None:
+    old = CampaignSettings(name="x", retry_rules={}, result_classifications={})
+    assert outcomes.at_call_end(old, 1, "MACHINE", 0.0).state == "max_calls"
