@@ -8,12 +8,14 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pbx_dialer.auth import passwords
-from pbx_dialer.auth.model import User
+from pbx_dialer.auth.model import Role, User
 from pbx_dialer.auth.throttle import LoginThrottle
 from pbx_dialer.storage import users as user_rows
 from pbx_dialer.storage.db import Database
+from pbx_dialer.storage.users import UserRecord
 
 # last_seen is written at most this often per session: not one write per request.
 TOUCH_EVERY_S = 60.0
@@ -136,3 +138,79 @@ class AuthService:
         passwords.check_strength(password)
         hashed = await asyncio.to_thread(passwords.hash_password, password)
         return await user_rows.set_password(self.db, user_id, hashed, self.clock())
+
+    async def update_user(self, user_id: int, changes: dict[str, Any]) -> UserRecord:
+        """Applies parsed changes (auth/forms.py): role, profile, privilege, agent
+        interface, display name, disabled. The last enabled admin stays one."""
+        current = await user_rows.get(self.db, user_id)
+        if current is None:
+            raise UserNotFound(f"no user {user_id}")
+        user = current.user
+        role = changes.get("role", user.role)
+        disabled = changes.get("disabled", current.disabled)
+        interface = changes.get("agent_interface", user.agent_interface)
+        if role is Role.AGENT and not interface:
+            raise UserRefused({"agent_interface": "is required for the agent role"})
+        was_admin = user.role is Role.ADMIN and not current.disabled
+        demoted = was_admin and (role is not Role.ADMIN or disabled)
+        if demoted and await user_rows.count_active_admins(self.db) <= 1:
+            raise LastAdmin("the last enabled admin cannot be disabled or given another role")
+        columns: dict[str, Any] = {}
+        for name in ("display_name", "agent_interface"):
+            if name in changes:
+                columns[name] = changes[name]
+        if "role" in changes:
+            columns["role"] = role.value
+        for flag in ("all_campaigns", "may_list_campaigns"):
+            if flag in changes:
+                columns[flag] = int(changes[flag])
+        ids = changes.get("campaign_ids")
+        if "campaign_ids" in changes and "all_campaigns" not in changes:
+            columns["all_campaigns"] = 0  # listing campaigns means: only these
+        now = self.clock()
+        await user_rows.update(self.db, user_id, columns, ids, now)
+        if "disabled" in changes and disabled != current.disabled:
+            await user_rows.set_disabled(self.db, user_id, disabled, now)
+        found = await user_rows.get(self.db, user_id)
+        assert found is not None
+        return found
+
+    async def add_user(self, fields: dict[str, Any]) -> UserRecord:
+        """A new user from parsed fields (auth/forms.py, creating=True)."""
+        role: Role = fields["role"]
+        interface = fields.get("agent_interface")
+        if role is Role.AGENT and not interface:
+            raise UserRefused({"agent_interface": "is required for the agent role"})
+        ids: frozenset[int] = fields.get("campaign_ids", frozenset())
+        user = User(
+            id=0,
+            username=fields["username"],
+            role=role,
+            all_campaigns=fields.get("all_campaigns", "campaign_ids" not in fields),
+            campaign_ids=ids,
+            may_list_campaigns=fields.get("may_list_campaigns", True),
+            agent_interface=interface,
+            display_name=fields.get("display_name", ""),
+        )
+        user_id = await self.create_user(user, fields["password"])
+        if fields.get("disabled"):
+            await user_rows.set_disabled(self.db, user_id, True, self.clock())
+        found = await user_rows.get(self.db, user_id)
+        assert found is not None
+        return found
+
+
+class UserNotFound(LookupError):
+    pass
+
+
+class LastAdmin(Exception):
+    pass
+
+
+class UserRefused(ValueError):
+    """Settings that do not go together; `fields` names them."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("invalid user settings")
+        self.fields = fields

@@ -28,6 +28,7 @@ _MODULES = (
     "pbx_dialer.http.live_feeds",
     "pbx_dialer.http.transfers",
     "pbx_dialer.http.auth",
+    "pbx_dialer.http.users",
     "pbx_dialer.http.agents",
     "pbx_dialer.http.details",
 )

@@ -106,6 +106,17 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/login", auth.login)
     app.router.add_post("/logout", auth.logout, name="logout")
     app.router.add_get("/api/me", auth.me)
+    from pbx_dialer.http import users
+
+    app.router.add_get("/admin/users", users.users_page, name="users")
+    app.router.add_get("/api/users", users.list_users)
+    app.router.add_post("/api/users", users.create_user)
+    app.router.add_get("/api/users/{id:\\d+}", users.get_user)
+    app.router.add_patch("/api/users/{id:\\d+}", users.edit_user)
+    app.router.add_post("/api/users/{id:\\d+}/password", users.set_password)
+    app.router.add_get("/api/users/{id:\\d+}/tokens", users.list_tokens)
+    app.router.add_post("/api/users/{id:\\d+}/tokens", users.create_token)
+    app.router.add_delete("/api/users/{id:\\d+}/tokens/{token_id:\\d+}", users.delete_token)
     # Agent desk and agent page: preview mode, callbacks for one agent (issues 4 and 5).
     from pbx_dialer.http import agents
 
