@@ -30,6 +30,7 @@ _MODULES = (
     "pbx_dialer.http.auth",
     "pbx_dialer.http.users",
     "pbx_dialer.http.agents",
+    "pbx_dialer.http.dashboard",
     "pbx_dialer.http.details",
 )
 

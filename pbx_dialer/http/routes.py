@@ -126,4 +126,13 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_post("/api/agents/{agent}/next", agents.next_record)
     app.router.add_post("/api/agents/{agent}/accept", agents.accept)
     app.router.add_post("/api/agents/{agent}/skip", agents.skip)
+    # Campaigns dashboard, campaign table and edit page (issue 5).
+    from pbx_dialer.http import dashboard, pages
+
+    app.router.add_get("/campaigns", pages.dashboard_page, name="dashboard")
+    app.router.add_get("/campaigns/table", pages.table_page, name="campaign-table")
+    app.router.add_get("/campaigns/new", pages.new_page, name="campaign-new")
+    app.router.add_get("/campaigns/{id:\\d+}/edit", pages.edit_page, name="campaign-edit")
+    app.router.add_get("/ws/dashboard", dashboard.websocket, name="ws-dashboard")
+    app.router.add_get("/api/dashboard", dashboard.dashboard)
     app.router.add_static("/static", static_dir, name="static")
