@@ -306,6 +306,13 @@ class AgentDesk:
             await reservations.release(self.db, reservation.record_id)
             self._publish(agent, "released")
             raise DeskRefused("the campaign is not active any more; the record was given back")
+        member = self.member(campaign, agent)
+        if member is None:
+            await reservations.release(self.db, reservation.record_id)
+            self._publish(agent, "released")
+            raise DeskRefused(
+                f"{agent} is not logged in to the campaign's queue; the record was given back"
+            )
         pbx = self.dialer.pbxs.get(reservation.pbx)
         if pbx is None or not pbx.ready:
             raise DeskRefused(f"the PBX {reservation.pbx} is not connected; try again shortly")
@@ -326,8 +333,7 @@ class AgentDesk:
         )
         if attempt is None:
             raise DeskRefused("the record was taken meanwhile")
-        member = self.member(campaign, agent)
-        await self._dial(pbx, campaign, attempt, agent, member.name if member else agent)
+        await self._dial(pbx, campaign, attempt, agent, member.name)
 
     # -- placing a call for one agent ----------------------------------------------
 

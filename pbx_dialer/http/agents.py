@@ -2,12 +2,14 @@
 
 An agent is named in URLs by their queue member interface with `~` for the slash
 (`PJSIP/7001` is `/api/agents/PJSIP~7001/desk`): a slash cannot sit in one path segment.
-The page takes the interface from `?interface=PJSIP/7001` (until log-in gives it).
+The page takes the interface from `?interface=PJSIP/7001`; once log-in exists, an agent
+gets their own (`User.agent_interface`) and may use no other desk.
 Classifying a call stays `POST /api/attempts/{id}/classify`.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -41,12 +43,32 @@ def _agent(request: web.Request) -> str | web.Response:
         return json_error(422, "invalid agent interface", {"agent": str(exc)})
 
 
+def _user(request: web.Request) -> Any:
+    """The logged-in user once log-in exists (pbx_dialer/http/auth.py, being built by
+    another engineer); None until then."""
+    try:
+        auth = importlib.import_module("pbx_dialer.http.auth")
+    except ModuleNotFoundError:
+        return None
+    return auth.current_user(request)
+
+
+def _agent_of(user: Any) -> str | None:
+    """The interface an agent user is bound to (None: not an agent, or no log-in yet)."""
+    if user is None or str(getattr(user, "role", "")) != "agent":
+        return None
+    return str(getattr(user, "agent_interface", None) or "")
+
+
 async def _act(
     request: web.Request, action: Callable[[AgentDesk, str], Awaitable[dict[str, Any]]]
 ) -> web.Response:
     agent = _agent(request)
     if isinstance(agent, web.Response):
         return agent
+    own = _agent_of(_user(request))
+    if own is not None and own != agent:
+        return json_error(403, "an agent may only use their own desk")
     try:
         return web.json_response(await action(request.app[desk_key], agent))
     except DeskRefused as exc:
@@ -71,7 +93,9 @@ async def skip(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("agent.html")
 async def agent_page(request: web.Request) -> dict[str, Any]:
-    interface = request.query.get("interface", "")
+    own = _agent_of(_user(request))
+    # An agent's desk is their own phone's; others (supervisors) may open any desk.
+    interface = own if own is not None else request.query.get("interface", "")
     problem = ""
     if interface:
         try:

@@ -81,6 +81,7 @@ async def test_a_callback_for_me_is_scheduled_from_the_page(
     await page.goto(str(dialer.make_url("/agent?interface=Local/7001@sim-agents")))
     desk = page.locator("#desk")
     await expect(page.locator("#link-state")).to_have_text("live")
+    await expect(desk).to_have_attribute("data-state", "idle")
     await page.click("#desk-next")
     await expect(desk).to_have_attribute("data-state", "reserved")
     await page.click("#desk-accept")

@@ -18,7 +18,7 @@ from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
 from tests.pbx.test_campaign_run import add_records, create_campaign
-from tests.pbx.test_preview import A, B, desk, preview_campaign
+from tests.pbx.test_preview import A, B, desk, logged_in, preview_campaign
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -95,6 +95,7 @@ async def test_in_preview_an_agents_callback_is_reserved_for_them_first(
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
     campaign_id = await preview_campaign(dialer, ["5550101", "5550102"])
+    await logged_in(dialer, A, B)
     db = dialer.app[keys.db_key]
     # 5550102 is a callback A promised, due now (as the classify API stores it); the
     # other record has been due for longer.

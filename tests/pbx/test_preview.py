@@ -32,6 +32,16 @@ async def desk(client: Client, agent: str, action: str = "desk") -> tuple[int, d
     return response.status, body
 
 
+async def logged_in(dialer: Client, *agents: str) -> None:
+    """Wait until the dialer has seen these agents join the queue (an AMI event)."""
+
+    async def seen() -> bool:
+        found = [(await desk(dialer, agent))[1]["logged_in"] for agent in agents]
+        return all(found)
+
+    await eventually(seen, timeout=5)
+
+
 async def preview_campaign(dialer: Client, phones: list[str], **settings: Any) -> int:
     campaign_id = await create_campaign(
         dialer, dial_mode="preview", agent_notes="Offer the spring renewal.", **settings
@@ -64,6 +74,7 @@ async def test_accept_connects_the_customer_to_the_agent_who_reserved_it(
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
     campaign_id = await preview_campaign(dialer, ["5550101"])
+    await logged_in(dialer, A, B)
 
     status, reserved = await desk(dialer, A, "next")
     assert status == 200, reserved
@@ -122,6 +133,7 @@ async def test_skip_gives_the_record_back_without_counting_an_attempt(
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
     await preview_campaign(dialer, ["5550101", "5550102"])
+    await logged_in(dialer, A, B)
     _, first = await desk(dialer, A, "next")
     first_id = first["record"]["id"]
     assert await record_state(dialer, first_id) == ("in_progress", 0)
@@ -142,6 +154,7 @@ async def test_skip_gives_the_record_back_without_counting_an_attempt(
 async def test_the_auto_dial_timer_accepts_for_the_agent(dialer: Client, sim: Simulator) -> None:
     await sim.add_agent("sales", 7001)
     campaign_id = await preview_campaign(dialer, ["5550101"], preview_autodial_s=2)
+    await logged_in(dialer, A)
     _, reserved = await desk(dialer, A, "next")
     countdown = reserved["reservation"]["countdown_s"]
     assert 1.0 < countdown <= 2.0
@@ -167,6 +180,7 @@ async def test_a_reservation_ends_when_the_agent_leaves_the_queue(
 ) -> None:
     await sim.add_agent("sales", 7001)
     campaign_id = await preview_campaign(dialer, ["5550101"])
+    await logged_in(dialer, A)
     _, reserved = await desk(dialer, A, "next")
     record_id = reserved["record"]["id"]
     await sim.remove_agent("sales", 7001)
@@ -179,4 +193,46 @@ async def test_a_reservation_ends_when_the_agent_leaves_the_queue(
     assert gone["state"] == "away" and gone["reservation"] is None
     status, refused = await desk(dialer, A, "next")
     assert status == 409 and "not logged in" in refused["error"]
+    assert await attempts_of(dialer, campaign_id) == {}
+
+
+async def test_a_record_that_may_not_be_called_is_never_shown_to_the_agent(
+    dialer: Client, sim: Simulator
+) -> None:
+    """The first record's number went on the DNC list after import: the agent is given
+    the next one, and the first is filtered as DNC without an attempt."""
+    await sim.add_agent("sales", 7001)
+    await preview_campaign(dialer, ["5550101", "5550102"])
+    await logged_in(dialer, A)
+    async with dialer.app[keys.db_key].transaction() as conn:
+        await conn.execute(
+            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, '5550101', 0)"
+        )
+    _, reserved = await desk(dialer, A, "next")
+    assert reserved["record"]["phone"] == "5550102"
+    row = await dialer.app[keys.db_key].fetchone(
+        "SELECT state, reason, attempts FROM records WHERE phone = '5550101'"
+    )
+    assert row is not None
+    assert (row["state"], row["reason"], row["attempts"]) == ("filtered", "DNC", 0)
+
+
+async def test_accept_after_the_agent_left_gives_the_record_back(
+    dialer: Client, sim: Simulator
+) -> None:
+    await sim.add_agent("sales", 7001)
+    campaign_id = await preview_campaign(dialer, ["5550101"])
+    await logged_in(dialer, A)
+    _, reserved = await desk(dialer, A, "next")
+    await sim.remove_agent("sales", 7001)
+
+    async def gone() -> bool:
+        return not (await desk(dialer, A))[1]["logged_in"]
+
+    await eventually(gone, timeout=5)
+    status, refused = await desk(dialer, A, "accept")
+    # Either the sweep gave it back already, or accept does it now: never dialed.
+    assert status == 409
+    assert "not logged in" in refused["error"] or "no record is reserved" in refused["error"]
+    assert await record_state(dialer, reserved["record"]["id"]) == ("ready", 0)
     assert await attempts_of(dialer, campaign_id) == {}
