@@ -188,3 +188,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     where = "system" if installation.root is None else f"chroot {installation.root}"
     chromium = shutil.which("chromium") or "NOT FOUND"
     return [f"asterisk: {installation.version} ({where})", f"chromium: {chromium}", f"CI: {IN_CI}"]
+
+
+async def add_user(
+    app: web.Application, username: str, role: Role, password: str = TEST_PASSWORD, **profile: Any
+) -> User:
+    """A user of the app (profile: all_campaigns, campaign_ids, may_list_campaigns,
+    agent_interface), created through the auth service."""
+    record = await app[keys.auth_key].add_user(
+        {"username": username, "password": password, "role": role, **profile}
+    )
+    return record.user
+
+
+async def bearer_headers(app: web.Application, user: User) -> dict[str, str]:
+    """Headers that authenticate as `user` with a new API token."""
+    _, token = await app[keys.auth_key].new_token(user.id, "test")
+    return {"Authorization": f"Bearer {token}"}
