@@ -12,6 +12,10 @@ panoramisk 1.4 has three traits a dialer cannot live with, each handled here:
 * It neither notices a dead TCP connection nor backs off when Asterisk is down.
   A Ping watchdog aborts a connection that stops answering, and reconnects back off
   exponentially (capped), whether Asterisk refused, timed out or refused the login.
+
+Its reader and writer are also replaced for speed (`_Protocol`): at a thousand calls a
+second, parsing every event three times and writing every action on its own were most
+of the dialer's CPU.
 """
 
 from __future__ import annotations
@@ -19,15 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from panoramisk import Manager
+from panoramisk.actions import Action as PanoramiskAction
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
 
 from pbx_dialer.ami import actions
-from pbx_dialer.ami.messages import AmiEvent, AmiResponse, event_from_headers
+from pbx_dialer.ami.messages import (
+    AmiEvent,
+    AmiResponse,
+    event_from_headers,
+    event_name,
+    parse_event,
+)
 from pbx_dialer.config import PbxSettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +73,92 @@ class AmiTimeout(AmiError):
 
 EventHandler = Callable[[AmiEvent], None]
 StateHandler = Callable[[ConnectionState, str], None]
+
+_BANNER = b"Asterisk Call Manager/"
+# Events panoramisk must see itself: FullyBooted ends the login, Shutdown the connection.
+_PANORAMISK_EVENTS = frozenset({"FullyBooted", "Shutdown"})
+
+
+class _Protocol(AMIProtocol):  # type: ignore[misc]
+    """panoramisk's protocol with a one-pass reader and a batching writer.
+
+    Reading: an event is parsed once, straight into an AmiEvent, and handed to the
+    client; one the client does not listen to is dropped after reading its name.
+    Replies to actions, and events that belong to an action still waiting (the entries
+    of an event list), go through panoramisk as before, so its futures resolve as they
+    always did. Writing: the actions sent in one pass of the event loop leave in one
+    write (one system call instead of one per Originate)."""
+
+    factory: _Manager | None
+    version: str | None  # set by panoramisk: None until the banner was read
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._buffer = b""
+        self._outgoing: list[bytes] = []
+
+    def send(self, data: Any, as_list: bool = False) -> asyncio.Future[Any]:
+        if not isinstance(data, PanoramiskAction):
+            data = PanoramiskAction(data, as_list=as_list)
+        data.as_list = as_list
+        self.responses[data.id] = data
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(str(data).encode())
+        future: asyncio.Future[Any] = data.future
+        return future
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        # Closed meanwhile: the actions are failed with the connection (_fail_pending).
+        if not self.closed and outgoing:
+            self.transport.write(b"".join(outgoing))
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        if self.version is None:
+            banner, sep, rest = buffer.partition(b"\r\n")
+            if not sep:
+                self._buffer = buffer
+                return
+            if banner.startswith(_BANNER):
+                self.version = banner[len(_BANNER) :].decode(errors="replace").strip()
+                buffer = rest
+            else:
+                self.version = ""
+        if self.factory is None:
+            # Connected, but the manager does not know yet (it is told in a callback):
+            # only the banner can come this early; the rest waits for the next read.
+            self._buffer = buffer
+            return
+        *blocks, self._buffer = buffer.split(b"\r\n\r\n")
+        client = self.factory._client
+        wanted = client._events
+        now = client._clock()
+        for block in blocks:
+            text = block.decode(errors="replace").strip()
+            if not text.startswith("Event: "):
+                message = Message.from_line(text)
+                if message is not None:
+                    self.handle_message(message)
+                continue
+            name = event_name(text)
+            if name in _PANORAMISK_EVENTS or (self.responses and self._awaited(text)):
+                self.handle_message(Message.from_line(text))
+            elif wanted is None or name in wanted:
+                client._deliver(parse_event(text, now))
+
+    def _awaited(self, event: str) -> bool:
+        """Whether this event carries the ActionID (or CommandID) of an action still
+        waiting for its reply: then it is part of that reply (an event list)."""
+        for header in ("\r\nActionID: ", "\r\nCommandID: "):
+            start = event.find(header)
+            if start >= 0:
+                start += len(header)
+                end = event.find("\r", start)
+                if (event[start:end] if end >= 0 else event[start:]) in self.responses:
+                    return True
+        return False
 
 
 class _Manager(Manager):  # type: ignore[misc]
@@ -158,9 +258,24 @@ class _Manager(Manager):  # type: ignore[misc]
         super().close()
 
 
-def _consume(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
+def _relay(waiter: asyncio.Future[Any], future: asyncio.Future[Any]) -> None:
+    """Hand an action's reply to whoever still waits for it; mark it as seen either way."""
+    if future.cancelled():
+        if not waiter.done():
+            waiter.cancel()
+        return
+    exc = future.exception()
+    if waiter.done():
+        return
+    if exc is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(future.result())
+
+
+def _expire(waiter: asyncio.Future[Any], name: str, timeout: float) -> None:
+    if not waiter.done():
+        waiter.set_exception(AmiTimeout(f"{name}: no reply within {timeout:g}s"))
 
 
 class AmiClient:
@@ -174,9 +289,13 @@ class AmiClient:
         on_event: EventHandler,
         on_state: StateHandler | None = None,
         clock: Callable[[], float] = time.time,
+        events: Collection[str] | None = None,
     ) -> None:
+        """`events`: the only event names `on_event` is given (None: every event).
+        Others are dropped after reading their name, before any parsing."""
         self.settings = settings
         self._on_event = on_event
+        self._events = frozenset(events) if events is not None else None
         self._on_state = on_state
         self._clock = clock
         self.state = ConnectionState.CONNECTING
@@ -207,6 +326,7 @@ class AmiClient:
             ping_interval=10**9,
             # Nothing is "forgettable": pending actions are failed, never resent.
             forgetable_actions=(),
+            protocol_factory=_Protocol,
             log=logging.getLogger("pbx_dialer.ami.panoramisk"),
         )
         self._manager.register_event("*", self._dispatch)
@@ -278,17 +398,27 @@ class AmiClient:
         if manager is None or self.state is not ConnectionState.READY:
             raise AmiNotConnected(self.describe())
         future = manager.send_action(dict(action), as_list=as_list)
-        # A reply may come after we stopped waiting; mark its outcome as seen.
-        future.add_done_callback(_consume)
+        # The reply's own future is never cancelled (a reply may come after we stopped
+        # waiting, and its outcome is then marked as seen): we wait on a second one, with
+        # a plain timer (cheaper than wait_for and shield, once per Originate).
+        waiter: asyncio.Future[Any] = manager.loop.create_future()
+        future.add_done_callback(functools.partial(_relay, waiter))
+        timer = manager.loop.call_later(timeout, _expire, waiter, action["Action"], timeout)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise AmiTimeout(f"{action['Action']}: no reply within {timeout:g}s") from None
+            return await waiter
+        finally:
+            timer.cancel()
 
     # -- panoramisk callbacks (all on the event loop) -------------------------
 
     def _dispatch(self, _manager: Any, message: Mapping[str, Any]) -> None:
+        # The events panoramisk handled itself (FullyBooted, Shutdown) or read as a
+        # reply; every other event comes straight from _Protocol to _deliver.
         event = event_from_headers(dict(message), self._clock())
+        if self._events is None or event.name in self._events:
+            self._deliver(event)
+
+    def _deliver(self, event: AmiEvent) -> None:
         try:
             self._on_event(event)
         except Exception:  # a consumer bug must not kill the AMI connection

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 HeaderValue = str | list[str]
 
@@ -57,6 +58,44 @@ def event_from_headers(headers: Mapping[str, Any], received_at: float) -> AmiEve
         except ValueError:
             at = received_at
     return AmiEvent(name=name, at=at, headers=lowered)
+
+
+def event_name(text: str) -> str:
+    """The name of an event as received ("Event: Hangup\r\n..."), read without parsing
+    the rest: enough to drop the events nobody listens to."""
+    end = text.find("\r", 7)
+    return text[7:end] if end >= 0 else text[7:]
+
+
+def parse_event(text: str, received_at: float) -> AmiEvent:
+    """One event as received (its header lines, CRLF-separated) in a single pass: header
+    names lowered, a repeated header (ChanVariable) kept as a list of its values."""
+    headers: dict[str, HeaderValue] = {}
+    for line in text.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        key = key.lower()
+        if key == "result":
+            value = unquote(value).strip()  # as panoramisk reads it (AGI results are quoted)
+        old = headers.get(key)
+        if old is None:
+            headers[key] = value
+        elif isinstance(old, list):
+            old.append(value)
+        else:
+            headers[key] = [old, value]
+    name = headers.get("event", "")
+    if isinstance(name, list):
+        name = name[0]
+    at = received_at
+    stamp = headers.get("timestamp")
+    if isinstance(stamp, str):
+        try:
+            at = float(stamp)
+        except ValueError:
+            at = received_at
+    return AmiEvent(name=name, at=at, headers=headers)
 
 
 def event_from_json(data: Mapping[str, Any]) -> AmiEvent:

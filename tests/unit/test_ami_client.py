@@ -45,6 +45,8 @@ class FakeAmi:
         self.swallow: set[str] = set()  # lower-case action names left unanswered
         self.refuse_login = False
         self.close_at_once = False  # accept, then hang up before the greeting
+        # Action name (lower case) -> the entries of the event list it is answered with.
+        self.lists: dict[str, list[Headers]] = {}
         self._conns: list[_Conn] = []
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -83,6 +85,12 @@ class FakeAmi:
     def send_event(self, headers: Headers) -> None:
         for conn in self._conns:
             conn.writer.write(_encode({"Event": "", **headers}))
+
+    async def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, flushed at once: a message may end in another read."""
+        for conn in self._conns:
+            conn.writer.write(data)
+            await conn.writer.drain()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -129,6 +137,13 @@ class FakeAmi:
         elif name == "originate":
             reply = {"Response": "Success", "Message": "Originate successfully queued"}
             conn.writer.write(_encode({**reply, "ActionID": action_id}))
+        elif name in self.lists:
+            start = {"Response": "Success", "EventList": "start", "Message": "will follow"}
+            conn.writer.write(_encode({**start, "ActionID": action_id}))
+            for entry in self.lists[name]:
+                conn.writer.write(_encode({**entry, "ActionID": action_id}))
+            end = {"Event": f"{action['Action']}Complete", "EventList": "Complete"}
+            conn.writer.write(_encode({**end, "ActionID": action_id}))
         else:
             conn.writer.write(_encode({"Response": "Success", "ActionID": action_id}))
 
@@ -451,3 +466,85 @@ async def test_close_while_retrying_stops_retrying() -> None:
     with pytest.raises(AmiNotConnected):
         await client.wait_ready(0.01)
     assert client.state is ConnectionState.CLOSED
+
+
+async def test_an_event_cut_across_reads_arrives_once_and_whole(fake: FakeAmi) -> None:
+    recorder = Recorder()
+    client = await _client(_settings(fake.port), recorder)
+    try:
+        await client.wait_ready(2)
+        data = _encode(
+            {
+                "Event": "Newchannel",
+                "Timestamp": "1700000000.250000",
+                "Uniqueid": "pbxd-7-ab",
+                "CallerIDName": "Zoë Müller",
+                "ChanVariable": ["DIALER_ATTEMPT=7", "DIALER_CAMPAIGN=2"],
+            }
+        ) + _encode({"Event": "Hangup", "Uniqueid": "pbxd-7-ab", "Cause": "16"})
+        # Cut inside a header, inside the "ë" (a two-byte character) and inside the
+        # blank line that ends the first event.
+        cuts = [10, data.index("ë".encode()) + 1, data.index(b"\r\n\r\n") + 3]
+        for start, end in itertools.pairwise([0, *cuts, len(data)]):
+            await fake.send_raw(data[start:end])
+            await asyncio.sleep(0.02)
+
+        def calls() -> list[AmiEvent]:
+            return [e for e in recorder.events if e.name != "FullyBooted"]
+
+        await until(lambda: len(calls()) == 2, what="both events")
+        first, second = calls()
+        assert first.name == "Newchannel"
+        assert first.at == 1700000000.25  # Asterisk's Timestamp, not the receive time
+        assert first.get("CallerIDName") == "Zoë Müller"
+        assert first.variables() == {"DIALER_ATTEMPT": "7", "DIALER_CAMPAIGN": "2"}
+        assert (second.name, second.get("cause")) == ("Hangup", "16")
+    finally:
+        await client.close()
+
+
+async def test_unlistened_events_are_dropped_but_event_list_replies_are_not(
+    fake: FakeAmi,
+) -> None:
+    recorder = Recorder()
+    client = AmiClient(_settings(fake.port), on_event=recorder.on_event, events={"Hangup"})
+    await client.start()
+    try:
+        await client.wait_ready(2)
+        fake.lists["queuestatus"] = [
+            {"Event": "QueueMember", "Queue": "sales", "Name": "Agent 7001"},
+            {"Event": "QueueMember", "Queue": "sales", "Name": "Agent 7002"},
+        ]
+        fake.send_event({"Event": "Newexten", "Uniqueid": "pbxd-1-aa"})
+        fake.send_event({"Event": "Hangup", "Uniqueid": "pbxd-1-aa", "Cause": "16"})
+        # QueueMember is not listened to, yet the reply's entries are its answer.
+        entries = await client.send_list(actions.queue_status(), timeout=2)
+        assert [(e.name, e.get("name")) for e in entries] == [
+            ("QueueMember", "Agent 7001"),
+            ("QueueMember", "Agent 7002"),
+            ("QueueStatusComplete", ""),
+        ]
+        # Only the Hangup was handed over; a late one after the list still is.
+        fake.send_event({"Event": "Hangup", "Uniqueid": "pbxd-2-bb", "Cause": "17"})
+        await until(lambda: len(recorder.events) == 2, what="the second Hangup")
+        assert [(e.name, e.get("uniqueid")) for e in recorder.events] == [
+            ("Hangup", "pbxd-1-aa"),
+            ("Hangup", "pbxd-2-bb"),
+        ]
+    finally:
+        await client.close()
+
+
+async def test_actions_sent_together_all_arrive_in_order(fake: FakeAmi) -> None:
+    client = await _client(_settings(fake.port), Recorder())
+    try:
+        await client.wait_ready(2)
+        replies = await asyncio.gather(
+            *(client.send(_originate(f"att-{i}"), timeout=2) for i in range(50))
+        )
+        assert all(r.success for r in replies)
+        assert [r.get("ActionID") for r in replies] == [f"originate/att-{i}" for i in range(50)]
+        sent = [a["ActionID"] for a in fake.named("Originate")]
+        assert sent == [f"originate/att-{i}" for i in range(50)]
+    finally:
+        await client.close()
