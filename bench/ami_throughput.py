@@ -195,7 +195,8 @@ async def raw_run(ast: AsteriskInstance, calls: int, lines: int, tag: str) -> Co
         for i in range(calls):
             await free.acquire()
             done.dial()
-            writer.write(wire(originate(f"{tag}-{i}", FIRST_NUMBER + i, i + 1)))
+            # Named like the dialer's channels, so Asterisk's event filter treats both alike.
+            writer.write(wire(originate(f"pbxd-{tag}{i}", FIRST_NUMBER + i, i + 1)))
         await asyncio.wait_for(finished.wait(), 60 + calls / 10)
     finally:
         reading.cancel()

@@ -1,0 +1,63 @@
+"""asterisk/manager.conf lets through to the dialer's AMI user every event the trackers
+read, and only its own channels' Newchannel/Newstate/Hangup: an event missing from the
+list would never reach the dialer, silently."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+from pbx_dialer.ami import tracker
+from pbx_dialer.ami.tracker import QueueTracker
+from pbx_dialer.storage.attempts import channel_id_for
+
+MANAGER_CONF = Path(__file__).resolve().parents[2] / "asterisk" / "manager.conf"
+# Entries of a QueueStatus reply: sent to whoever asked, never filtered.
+REPLY_ONLY = {"QueueMember", "QueueEntry"}
+
+
+def dialer_filters() -> list[tuple[dict[str, str], str]]:
+    """The [dialer] section's advanced event filters: ({criterion: argument}, value)."""
+    section = ""
+    filters: list[tuple[dict[str, str], str]] = []
+    for raw in MANAGER_CONF.read_text(encoding="utf-8").splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "dialer" and line.startswith("eventfilter"):
+            left, _, value = line.partition("=")
+            assert left.startswith("eventfilter("), f"not an advanced filter: {raw!r}"
+            criteria = dict(re.findall(r"(\w+)\(([^()]*)\)", left))
+            filters.append((criteria, value.strip()))
+    return filters
+
+
+def read_by_trackers() -> set[str]:
+    """Every event name the trackers act on: CallTracker's handlers, and the names
+    QueueTracker.feed compares against."""
+    queue_names = set(re.findall(r'"([A-Z][A-Za-z]+)"', inspect.getsource(QueueTracker.feed)))
+    return set(tracker._HANDLERS) | queue_names
+
+
+def test_every_event_the_trackers_read_is_let_through() -> None:
+    filters = dialer_filters()
+    assert filters, "the dialer user has no event filter"
+    assert all(c.get("action", "include") == "include" for c, _ in filters)
+    let_through = {c["name"] for c, _ in filters}
+    missing = read_by_trackers() - REPLY_ONLY - let_through
+    assert not missing, f"events the trackers read but manager.conf drops: {sorted(missing)}"
+    # The connection's own: FullyBooted ends the login, Shutdown the connection.
+    assert {"FullyBooted", "Shutdown"} <= let_through
+
+
+def test_channel_events_are_narrowed_to_the_dialers_own_channels() -> None:
+    narrowed = {
+        c["name"]: (c.get("header"), c.get("method"), value)
+        for c, value in dialer_filters()
+        if "header" in c
+    }
+    assert set(narrowed) == {"Newchannel", "Newstate", "Hangup"}
+    # The prefix is the one every attempt's channel id starts with.
+    assert channel_id_for(42).startswith("pbxd-")
+    assert set(narrowed.values()) == {("Uniqueid", "starts_with", "pbxd-")}
