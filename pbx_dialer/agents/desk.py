@@ -48,6 +48,8 @@ AGENT_RING_S = 20
 SWEEP_S = 0.5
 # While a call for one agent is answered but not yet with the agent: resync this often.
 FOLLOW_S = 0.5
+# How often expired skips are deleted.
+SKIPS_CLEANUP_S = 60.0
 
 
 class DeskRefused(Exception):
@@ -79,6 +81,7 @@ class AgentDesk:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._skips_forgotten_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -470,7 +473,10 @@ class AgentDesk:
             await self._sweep_reservations(now)
             await self._agent_callbacks(now)
             await self._complete_finished(now)
-            await reservations.forget_old_skips(self.db, now)
+            if now - self._skips_forgotten_at >= SKIPS_CLEANUP_S:
+                # Not at every sweep: it is a write, and writes queue behind each other.
+                self._skips_forgotten_at = now
+                await reservations.forget_old_skips(self.db, now)
 
     async def _sweep_reservations(self, now: float) -> None:
         for reservation in await reservations.every(self.db):
