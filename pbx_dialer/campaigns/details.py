@@ -31,7 +31,9 @@ Everything above the service class is pure: no I/O, `now` is an argument.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,6 +85,17 @@ WRAPUP_S = 30.0
 # while in use, on hold.
 _ON_CALL_STATES = frozenset({2, 3, 6, 7, 8})
 _DAY_S = 86_400.0
+# From this many records on, the pie is read on a connection of its own and reused
+# for a while (it reads every record: about 2 s at 1M).
+BIG_CAMPAIGN = 20_000
+PIE_REUSE_FACTOR = 5.0
+# Big campaigns' pie groups by (database, campaign): until when they are reused, and
+# the computation under way.
+_PIES: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
+_PIES_RUNNING: dict[tuple[str, int], asyncio.Future[list[dict[str, Any]]]] = {}
+# Abandonment figures that took longer than this to read are reused for a while.
+SLOW_READ_S = 0.02
+_ABANDONMENT: dict[tuple[str, int, float], tuple[float, dict[str, Any]]] = {}
 
 
 def _pct(part: int, total: int) -> float:
@@ -287,8 +300,31 @@ class CampaignDetails:
         return transfer_rows.day_start(now, await self.campaigns.zone(campaign))
 
     async def pie(self, campaign: Campaign) -> dict[str, Any]:
-        groups = await detail_rows.pie_groups(self.db, campaign.id)
+        """The pie now; for a big campaign, one computed at most PIE_REUSE_FACTOR times
+        its own duration ago (every open page asks again at each change), and one
+        computation at a time whoever asks."""
+        total = sum((await self.campaigns.record_counts(campaign.id)).values())
+        if total < BIG_CAMPAIGN:
+            groups = await detail_rows.pie_groups(self.db, campaign.id)
+            return {"campaign_id": campaign.id, **pie(groups, campaign.settings)}
+        key = (self.db.path, campaign.id)
+        cached = _PIES.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return {"campaign_id": campaign.id, **pie(cached[1], campaign.settings)}
+        running = _PIES_RUNNING.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._big_pie_groups(key))
+            _PIES_RUNNING[key] = running
+            running.add_done_callback(lambda _: _PIES_RUNNING.pop(key, None))
+        groups = await asyncio.shield(running)
         return {"campaign_id": campaign.id, **pie(groups, campaign.settings)}
+
+    async def _big_pie_groups(self, key: tuple[str, int]) -> list[dict[str, Any]]:
+        started = time.monotonic()
+        groups = await detail_rows.pie_groups(self.db, key[1], own_reader=True)
+        took = time.monotonic() - started
+        _PIES[key] = (time.monotonic() + max(1.0, PIE_REUSE_FACTOR * took), groups)
+        return groups
 
     async def customers(
         self, campaign: Campaign, where: RecordFilter, limit: int, offset: int
@@ -380,7 +416,7 @@ class CampaignDetails:
         phases = {p: sum(1 for c in calls if c.phase == p) for p in ("ringing", "waiting")}
         talking = len(calls) - phases["ringing"] - phases["waiting"]
         today = await self.day_start(campaign, now)
-        thirty = (await attempt_rows.abandonment(self.db, campaign.id, now))["30d"]
+        abandonment = await self._abandonment(campaign.id, now, today)
         return {
             "campaign_id": campaign.id,
             "at": now,
@@ -397,9 +433,23 @@ class CampaignDetails:
             "lines": len(calls),
             "max_lines": settings.max_lines,
             "dial_level": dial_level(len(calls), counts["logged_in"] - counts["paused"]),
-            "abandonment": {
-                "today": await detail_rows.abandonment_since(self.db, campaign.id, today),
-                "30d": thirty,
-                "max_pct": settings.max_abandon_pct,
-            },
+            "abandonment": {**abandonment, "max_pct": settings.max_abandon_pct},
         }
+
+    async def _abandonment(self, campaign_id: int, now: float, today: float) -> dict[str, Any]:
+        """Today's and the last 30 days' abandonment. Both read every attempt of those
+        days, and the metrics are asked for at each change on every open page: when
+        reading took long, the figures are reused for a few times as long."""
+        key = (self.db.path, campaign_id, today)
+        cached = _ABANDONMENT.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        started = time.monotonic()
+        found = {
+            "today": await detail_rows.abandonment_since(self.db, campaign_id, today),
+            "30d": (await attempt_rows.abandonment(self.db, campaign_id, now))["30d"],
+        }
+        took = time.monotonic() - started
+        if took > SLOW_READ_S:
+            _ABANDONMENT[key] = (time.monotonic() + PIE_REUSE_FACTOR * took, found)
+        return found

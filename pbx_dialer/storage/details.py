@@ -8,8 +8,12 @@ in pbx_dialer.campaigns.details.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import aiosqlite
 
 from pbx_dialer.storage.db import Database
 from pbx_dialer.storage.records import RecordFilter
@@ -19,16 +23,32 @@ from pbx_dialer.storage.records import RecordFilter
 MEDIA_TYPES = ("agent", "message")
 
 
-async def pie_groups(db: Database, campaign_id: int) -> list[dict[str, Any]]:
+_PIE_GROUPS = (
+    "SELECT state, list_enabled, attempts > 0 AS dialed, classification, last_result, "
+    "reason, count(*) AS n FROM records WHERE campaign_id = ? "
+    "GROUP BY state, list_enabled, dialed, classification, last_result, reason"
+)
+
+
+def _read_only_uri(path: str) -> str:
+    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+async def pie_groups(
+    db: Database, campaign_id: int, own_reader: bool = False
+) -> list[dict[str, Any]]:
     """Records grouped by everything the pie tells apart: state, list flag, whether
-    dialed before, classification, last technical result and filtering reason."""
-    rows = await db.fetchall(
-        "SELECT state, list_enabled, attempts > 0 AS dialed, classification, last_result, "
-        "reason, count(*) AS n FROM records WHERE campaign_id = ? "
-        "GROUP BY state, list_enabled, dialed, classification, last_result, reason",
-        (campaign_id,),
-    )
-    return [dict(r) for r in rows]
+    dialed before, classification, last technical result and filtering reason.
+
+    It reads every record of the campaign (about 2 s at 1M). With `own_reader` it runs
+    on a read-only connection of its own: WAL readers do not block the writer, and the
+    dial loop's statements on the shared connection do not queue behind it."""
+    if not own_reader:
+        return [dict(r) for r in await db.fetchall(_PIE_GROUPS, (campaign_id,))]
+    async with aiosqlite.connect(_read_only_uri(db.path), uri=True) as conn:
+        conn.row_factory = aiosqlite.Row
+        async with conn.execute(_PIE_GROUPS, (campaign_id,)) as cursor:
+            return [dict(r) for r in await cursor.fetchall()]
 
 
 _CUSTOMER_COLUMNS = (
@@ -166,16 +186,30 @@ async def records_loaded(
     return [{**dict(r), "enabled": r["enabled"] is None or bool(r["enabled"])} for r in rows]
 
 
+# Wrap-up looks at this many of the campaign's latest attempts (read backwards on its
+# index): a call that ended seconds ago is among them unless thousands were placed since.
+RECENT_ATTEMPTS = 2000
+
+
 async def unclassified_since(db: Database, campaign_id: int, since: float) -> dict[str, float]:
-    """Agents whose last connected call of the campaign ended after `since` and has no
+    """Agents whose latest connected call of the campaign ended after `since` and has no
     classification by an agent yet: agent -> when that call ended."""
     rows = await db.fetchall(
-        "SELECT agent, max(ended_at) AS ended FROM attempts WHERE campaign_id = ? "
-        "AND state = 'ended' AND connected_at IS NOT NULL AND agent IS NOT NULL "
-        "AND classified_by IS NULL AND ended_at > ? GROUP BY agent",
-        (campaign_id, since),
+        "SELECT id, agent, ended_at, classified_by FROM attempts WHERE campaign_id = ? "
+        "AND id IN (SELECT id FROM attempts WHERE campaign_id = ? ORDER BY id DESC LIMIT ?) "
+        "AND state = 'ended' AND connected_at IS NOT NULL AND agent IS NOT NULL",
+        (campaign_id, campaign_id, RECENT_ATTEMPTS),
     )
-    return {str(r["agent"]): float(r["ended"]) for r in rows}
+    latest: dict[str, tuple[float, int, bool]] = {}
+    for r in rows:
+        agent, order = str(r["agent"]), (float(r["ended_at"]), int(r["id"]))
+        if agent not in latest or order > latest[agent][:2]:
+            latest[agent] = (*order, r["classified_by"] is not None)
+    return {
+        agent: ended
+        for agent, (ended, _, classified) in latest.items()
+        if ended > since and not classified
+    }
 
 
 async def abandonment_since(db: Database, campaign_id: int, since: float) -> dict[str, Any]:

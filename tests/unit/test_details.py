@@ -4,8 +4,10 @@ customers, time periods, delivery results, records loaded, wrap-up and dial leve
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +23,13 @@ from pbx_dialer.auth.model import Role, User
 from pbx_dialer.calls import AgentState, CallEnded, CallRecording, TechResult
 from pbx_dialer.campaigns import details
 from pbx_dialer.campaigns.model import Campaign, CampaignSettings
+from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
+from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.details import recordings_key
+from pbx_dialer.notifier import Notifier
 from pbx_dialer.records.search import to_like
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
@@ -106,7 +111,7 @@ async def settle(db: Database, campaign_id: int, t0: float) -> tuple[dict[str, i
     await attempt_rows.finish_many(
         db,
         [
-            ended(ids["Smith"], TechResult.SUCCESS, t0 + 20, AGENT),
+            ended(ids["Smith"], TechResult.SUCCESS, t0 + 25, AGENT),
             ended(ids["Smyth"], TechResult.SUCCESS, t0 + 20, AGENT),
             ended(ids["Smithers"], TechResult.BUSY, t0 + 2),
             ended(ids["Smooth"], TechResult.SUCCESS, t0 + 20, AGENT),
@@ -243,7 +248,7 @@ async def test_customer_results_and_times(settled: Settled) -> None:
     def when(name: str) -> dict[str, Any]:
         return details.customer_time(rows[name], results[name], live.get(rows[name]["id"]))
 
-    assert when("Smith") == {"time": T0 + 20, "time_kind": "handled"}
+    assert when("Smith") == {"time": T0 + 25, "time_kind": "handled"}
     assert when("Smithers") == {"time": T0 + 2 + 600, "time_kind": "next"}
     assert when("Smooth") == {"time": T0 + 3600, "time_kind": "next"}
     assert when("Jones") == {"time": T0, "time_kind": "since"}
@@ -350,11 +355,15 @@ async def test_records_loaded_by_period(settled: Settled) -> None:
 
 async def test_wrapup_is_an_unclassified_call_that_just_ended(settled: Settled) -> None:
     db, cid = settled.db, settled.campaign.id
-    # Smith's call (T0 + 20) is the one the agent has not classified; the others were.
-    assert await detail_rows.unclassified_since(db, cid, T0 + 20 - details.WRAPUP_S) == {
-        AGENT: T0 + 20
+    # The agent's latest call, Smith's (ended T0 + 25), is not classified yet: the
+    # agent is in wrap-up for WRAPUP_S after it.
+    assert await detail_rows.unclassified_since(db, cid, T0 + 25 - details.WRAPUP_S) == {
+        AGENT: T0 + 25
     }
-    assert await detail_rows.unclassified_since(db, cid, T0 + 20) == {}
+    assert await detail_rows.unclassified_since(db, cid, T0 + 25) == {}
+    # Once classified, the agent is out of wrap-up at once.
+    await attempt_rows.classify(db, settled.attempts["Smith"], "SALE", AGENT, T0 + 30)
+    assert await detail_rows.unclassified_since(db, cid, T0) == {}
     assert await detail_rows.abandonment_since(db, cid, T0) == {
         "answered": 3,
         "abandoned": 0,
@@ -506,3 +515,40 @@ async def test_realtime_without_agents(served: Served) -> None:
     assert body["dial_level"] is None
     assert body["abandonment"]["today"] == {"answered": 0, "abandoned": 0, "pct": 0.0}
     assert body["day_start"] <= body["at"] < body["day_start"] + DAY
+
+
+async def test_own_reader_gives_the_same_groups(settled: Settled) -> None:
+    shared_conn = await detail_rows.pie_groups(settled.db, settled.campaign.id)
+    own = await detail_rows.pie_groups(settled.db, settled.campaign.id, own_reader=True)
+    assert own == shared_conn and sum(g["n"] for g in own) == len(PEOPLE) + 1
+
+
+async def test_a_big_campaigns_pie_is_read_once_and_reused(
+    settled: Settled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above BIG_CAMPAIGN records, pages asking together share one read, and the
+    result is reused for a while: a change shows once the reuse ends."""
+    monkeypatch.setattr(details, "BIG_CAMPAIGN", 5)
+    monkeypatch.setattr(details, "PIE_REUSE_FACTOR", 1000.0)
+    reads: list[bool] = []
+    real = detail_rows.pie_groups
+
+    async def counted(db: Database, campaign_id: int, own_reader: bool = False) -> Any:
+        reads.append(own_reader)
+        return await real(db, campaign_id, own_reader)
+
+    monkeypatch.setattr(detail_rows, "pie_groups", counted)
+    service = CampaignService(settled.db, Notifier(), lambda: T0 + 60)
+    reader = details.CampaignDetails(
+        service, Dialer(settled.db, {}, service, Notifier(), time.time)
+    )
+    first, second = await asyncio.gather(reader.pie(settled.campaign), reader.pie(settled.campaign))
+    assert first == second and reads == [True]
+    await record_rows.cancel(
+        settled.db, settled.campaign.id, RecordFilter(name=to_like("Black")), "x", T0 + 70
+    )
+    assert await reader.pie(settled.campaign) == first and reads == [True]
+    details._PIES.clear()
+    fresh = await reader.pie(settled.campaign)
+    assert segment(fresh, "filtered")["count"] == segment(first, "filtered")["count"] + 1
+    assert reads == [True, True]

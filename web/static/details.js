@@ -518,19 +518,23 @@
     };
   }
   const LOADERS = { pie: loadPie, realtime: loadRealtime, why: loadWhy, tab: loadTab };
-  const due = new Set();
-  let timer = null;
+  // Many events arrive together (a call ends: attempt, counts, agent), and a busy
+  // campaign sends them all the time: each part is read at most once per its gap (ms).
+  // The pie and the tabs read many records; the metrics are cheap and should be fresh.
+  const GAP = { realtime: 250, why: 1000, pie: 1500, tab: 1500 };
+  const lastRun = {};
+  const timers = {};
   function refresh(parts) {
-    for (const p of parts) due.add(p);
-    if (timer) return;
-    // Many events arrive together (a call ends: attempt, counts, agent): read once.
-    timer = setTimeout(async () => {
-      timer = null;
-      const now = [...due];
-      due.clear();
-      await Promise.all(now.map((p) => (p === "tab" ? loadTab() : guarded(LOADERS[p])())));
-      root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
-    }, 200);
+    for (const p of parts) {
+      if (timers[p]) continue;
+      const wait = Math.max(150, (lastRun[p] || 0) + GAP[p] - Date.now());
+      timers[p] = setTimeout(async () => {
+        timers[p] = null;
+        lastRun[p] = Date.now();
+        await (p === "tab" ? loadTab() : guarded(LOADERS[p])());
+        root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
+      }, wait);
+    }
   }
 
   function onMessage(m) {
