@@ -48,7 +48,8 @@ def current_session(request: web.Request) -> Session | None:
 
 
 def _is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or request.path == "/ws"
+    path = request.path
+    return path.startswith(("/api/", "/ws/")) or path == "/ws"
 
 
 def _template(request: web.Request) -> str | None:

@@ -16,6 +16,7 @@ from pbx_dialer.campaigns.model import (
 )
 from pbx_dialer.dialing import why
 from pbx_dialer.http import keys
+from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
 from pbx_dialer.storage import attempts as attempt_rows
@@ -63,7 +64,8 @@ def _moment(body: dict[str, Any], key: str) -> float | None:
 async def list_campaigns(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     items = await campaign_rows.list_all(service.db)
-    return web.json_response({"campaigns": [c.to_json() for c in items]})
+    user = current_user(request)  # only the campaigns of the user's Campaigns profile
+    return web.json_response({"campaigns": [c.to_json() for c in items if user.may_see(c.id)]})
 
 
 async def create_campaign(request: web.Request) -> web.Response:
