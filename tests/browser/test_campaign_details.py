@@ -244,8 +244,9 @@ async def test_pie_search_tabs_recording_and_a_change_pushed_live(
     )
     filtered = page.locator('#pie-outer path[data-segment="filtered"]')
     await expect(filtered).to_have_attribute("data-count", "3")
+    # The record status tab is read again at most every 10 s.
     await expect(page.locator('#inventory-bar [data-band="completed"]')).to_have_attribute(
-        "data-count", "6"
+        "data-count", "6", timeout=15_000
     )
     await check_pie(page, await json_of(served, "GET", f"/api/campaigns/{campaign_id}/pie"))
 

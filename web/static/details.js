@@ -521,13 +521,16 @@
   // Many events arrive together (a call ends: attempt, counts, agent), and a busy
   // campaign sends them all the time: each part is read at most once per its gap (ms).
   // The pie and the tabs read many records; the metrics are cheap and should be fresh.
+  // Delivery results and record status count a whole period's attempts or records:
+  // every 10 s is live enough for them.
   const GAP = { realtime: 250, why: 1000, pie: 1500, tab: 1500 };
+  const gap = (p) => (p === "tab" && (tab === "delivery" || tab === "records") ? 10000 : GAP[p]);
   const lastRun = {};
   const timers = {};
   function refresh(parts) {
     for (const p of parts) {
       if (timers[p]) continue;
-      const wait = Math.max(150, (lastRun[p] || 0) + GAP[p] - Date.now());
+      const wait = Math.max(150, (lastRun[p] || 0) + gap(p) - Date.now());
       timers[p] = setTimeout(async () => {
         timers[p] = null;
         lastRun[p] = Date.now();
