@@ -241,9 +241,11 @@ class AgentDesk:
         return await self.view(agent)
 
     async def _reserve(self, agent: str) -> None:
-        current = self.last_call.get(agent)
-        if current is not None and current in self.dialer.live:
+        current = await self._call_view(agent)
+        if current is not None and current["desk_state"] in ("dialing", "talking"):
             raise DeskRefused(f"{agent} is on a call; finish it first")
+        if current is not None and current["desk_state"] == "wrapup":
+            raise DeskRefused(f"classify your last call (attempt {current['attempt_id']}) first")
         campaigns = [
             c for c in await self._campaigns_of(agent) if c.settings.dial_mode in DESK_MODES
         ]

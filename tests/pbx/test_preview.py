@@ -122,6 +122,8 @@ async def test_accept_connects_the_customer_to_the_agent_who_reserved_it(
     # After the call: wrap-up on A's desk until A classifies it.
     _, wrapup = await desk(dialer, A)
     assert wrapup["state"] == "wrapup" and wrapup["call"]["attempt_id"] == attempt["id"]
+    status, refused = await desk(dialer, A, "next")
+    assert status == 409 and "classify your last call" in refused["error"]
     classified = await dialer.post(f"/api/attempts/{attempt['id']}/classify", json={"code": "SALE"})
     assert classified.status == 200, await classified.text()
     assert (await desk(dialer, A))[1]["state"] == "idle"

@@ -71,7 +71,7 @@
         : "Not logged in to the queue of any campaign.";
     const reserved = found.state === "reserved";
     const preview = found.campaigns.some((c) => c.dial_mode === "preview");
-    $("#desk-next").hidden = reserved || !preview || ["dialing", "talking"].includes(found.state);
+    $("#desk-next").hidden = reserved || !preview || ["dialing", "talking", "wrapup"].includes(found.state);
     $("#desk-accept").hidden = !reserved;
     $("#desk-skip").hidden = !reserved;
     showCustomer(found);
