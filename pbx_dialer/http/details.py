@@ -6,14 +6,12 @@ Handlers parse and check the query, ask pbx_dialer.campaigns.details, and answer
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from pbx_dialer.auth.model import User
 from pbx_dialer.campaigns.details import (
     CUSTOMER_RESULTS,
     MEDIA,
@@ -28,6 +26,7 @@ from pbx_dialer.campaigns.details import (
 from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.campaigns.service import CampaignNotFound
 from pbx_dialer.http import keys
+from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_response, page_params
@@ -54,22 +53,12 @@ CONTENT_TYPES = {
 }
 
 
-def _user(request: web.Request) -> User | None:
-    """The logged-in user once authentication exists (pbx_dialer.http.auth); until then
-    nobody is logged in and every page is open, as the rest of the application."""
-    try:
-        auth = importlib.import_module("pbx_dialer.http.auth")
-    except ModuleNotFoundError:
-        return None
-    user: User = auth.current_user(request)
-    return user
-
-
 async def _campaign(request: web.Request) -> Campaign:
     """The campaign of the URL; 404 when it does not exist or the user may not see it."""
     campaign_id = path_id(request)
-    user = _user(request)
-    if user is not None and not user.may_see(campaign_id):
+    # The auth middleware already answers 404 for hidden campaigns; this keeps the
+    # handler safe on its own.
+    if not current_user(request).may_see(campaign_id):
         raise CampaignNotFound(f"no campaign {campaign_id}")
     return await request.app[keys.campaigns_key].get(campaign_id)
 
@@ -93,12 +82,12 @@ async def page(request: web.Request) -> dict[str, Any]:
         campaign = await _campaign(request)
     except CampaignNotFound:
         raise web.HTTPNotFound(text="no such campaign") from None
-    user = _user(request)
+    user = current_user(request)
     details = _details(request)
     now = details.campaigns.clock()
     return {
         "campaign": campaign.to_json(),
-        "may_steer": user is None or user.may_steer,
+        "may_steer": user.may_steer,
         "day_start": await details.day_start(campaign, now),
         "outer": OUTER,
         "periods": PERIODS,
@@ -177,8 +166,8 @@ async def recording(request: web.Request) -> web.StreamResponse:
     """The attempt's recording as a download, with the content type its name says."""
     attempt_id = path_id(request)
     found = await detail_rows.recording_of(request.app[keys.db_key], attempt_id)
-    user = _user(request)
-    if found is None or (user is not None and not user.may_see(int(found["campaign_id"]))):
+    user = current_user(request)
+    if found is None or not user.may_see(int(found["campaign_id"])):
         return json_error(404, f"no attempt {attempt_id}")
     if not found["recording"]:
         return json_error(404, f"attempt {attempt_id} was not recorded")

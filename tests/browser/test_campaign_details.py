@@ -7,24 +7,28 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Page, expect
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, expect
 
-import tests.conftest as shared
+from pbx_dialer.auth.model import Role, User
 from pbx_dialer.calls import CallRecording, CallTransferred, TransferKind
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
+from pbx_dialer.http.auth import COOKIE
 from pbx_dialer.http.details import recordings_key
 from pbx_dialer.storage import transfers as transfer_rows
+from pbx_dialer.storage import users as user_rows
 from pbx_dialer.testing.sim import Simulator
 from tests.browser.conftest import WatchedPage, screenshot
+from tests.conftest import app_client, start_client
 from tests.unit.test_details import AGENT, HELD, PEOPLE, SETTINGS, settle
 
 pytestmark = pytest.mark.browser
@@ -37,21 +41,6 @@ SECTORS = """(ring) => [...document.querySelectorAll(`#pie-${ring} path`)].map((
   start: Number(p.dataset.start), end: Number(p.dataset.end)}))"""
 NAMES = """() => [...document.querySelectorAll('#customers tbody tr:not(.drawer)')]
   .map((tr) => tr.querySelector('.c-name').textContent)"""
-
-
-def client_of(app: web.Application) -> Client:
-    """A client logged in as the test admin once the app has log-in (tests/conftest.py)."""
-    make = getattr(shared, "app_client", None)
-    return make(app) if make is not None else TestClient(TestServer(app, host="127.0.0.1"))
-
-
-async def start(client: Client) -> Client:
-    begin = getattr(shared, "start_client", None)
-    if begin is not None:
-        started: Client = await begin(client)
-        return started
-    await client.start_server()
-    return client
 
 
 @pytest_asyncio.fixture
@@ -68,7 +57,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Client]:
     )
     app = create_app(settings)
     app[recordings_key] = {"main": tmp_path / "monitor"}
-    client = await start(client_of(app))
+    client = await start_client(app_client(app))
     try:
         yield client
     finally:
@@ -338,3 +327,36 @@ async def test_an_answered_call_shows_live_in_metrics_and_pie(
     await check_pie(page, await json_of(dialer, "GET", f"/api/campaigns/{cid}/pie"))
     assert await page.evaluate("window.__marker") == 1
     assert watched_page.problems.errors == []
+
+
+async def test_a_viewer_sees_no_switch_and_no_hidden_campaign(
+    served: Client, browser: Browser, tmp_path: Path
+) -> None:
+    """A viewer whose Campaigns profile lists one campaign: its page without the
+    Active/Passive switch; the other campaign's page and recordings are not found."""
+    mine, _ = await settled_campaign(served, tmp_path / "monitor")
+    other = await json_of(served, "POST", "/api/campaigns", {**SETTINGS, "name": "Other"})
+    hidden = await json_of(served, "POST", f"/api/campaigns/{mine}/clone", {"name": "Hidden"})
+    viewer = User(
+        id=0, username="vic", role=Role.VIEWER, all_campaigns=False, campaign_ids=frozenset({mine})
+    )
+    user_id = await user_rows.create(served.app[keys.db_key], viewer, "not used", time.time())
+    session = await served.app[keys.auth_key].open_session(replace(viewer, id=user_id))
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_cookies(
+        [{"name": COOKIE, "value": session.token, "domain": "127.0.0.1", "path": "/"}]
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(str(served.make_url(f"/campaigns/{mine}")))
+        await expect(page.locator("#details")).to_have_attribute("data-ready", "yes")
+        await expect(page.locator("#pie-total")).to_have_text(str(len(PEOPLE) + 1))
+        await expect(page.locator("#active-toggle")).to_have_count(0)
+        await expect(page.locator("#details")).to_have_attribute("data-may-steer", "no")
+        for campaign_id in (other["id"], hidden["id"]):
+            response = await page.goto(str(served.make_url(f"/campaigns/{campaign_id}")))
+            assert response is not None and response.status == 404
+            api = await page.request.get(str(served.make_url(f"/api/campaigns/{campaign_id}/pie")))
+            assert api.status == 404
+    finally:
+        await context.close()

@@ -5,7 +5,6 @@ customers, time periods, delivery results, records loaded, wrap-up and dial leve
 from __future__ import annotations
 
 import asyncio
-import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -16,10 +15,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
-from pbx_dialer.auth.model import Role, User
 from pbx_dialer.calls import AgentState, CallEnded, CallRecording, TechResult
 from pbx_dialer.campaigns import details
 from pbx_dialer.campaigns.model import Campaign, CampaignSettings
@@ -40,6 +38,7 @@ from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage.db import Database
 from pbx_dialer.storage.records import NewRecord, RecordFilter
+from tests.conftest import app_client, start_client
 
 Client = TestClient[web.Request, web.Application]
 T0 = 1_800_000_000.0
@@ -392,34 +391,6 @@ def test_agent_counts_and_dial_level() -> None:
     assert details.dial_level(2, 0) is None
 
 
-class Served:
-    """The app on loopback, logged in as an admin when the app has log-in."""
-
-    def __init__(self, client: Client, headers: dict[str, str]) -> None:
-        self.client = client
-        self.app = client.app
-        self.headers = headers
-
-    async def get(self, path: str) -> ClientResponse:
-        return await self.client.get(path, headers=self.headers)
-
-    async def post(self, path: str, body: Any) -> ClientResponse:
-        return await self.client.post(path, json=body, headers=self.headers)
-
-
-async def admin_headers(app: web.Application) -> dict[str, str]:
-    """An admin's API token header, once the app has users (pbx_dialer.http.auth)."""
-    auth_key = getattr(keys, "auth_key", None)
-    if auth_key is None or auth_key not in app:
-        return {}
-    service = app[auth_key]
-    user_id = await service.create_user(
-        User(id=0, username="details-admin", role=Role.ADMIN), secrets.token_urlsafe(24)
-    )
-    _, token = await service.new_token(user_id, "details tests")
-    return {"Authorization": f"Bearer {token}"}
-
-
 def app_with_recordings(tmp_path: Path, monitor: Path, pbx: PbxSettings) -> web.Application:
     settings = Settings(
         database=DatabaseSettings(path=str(tmp_path / "served.sqlite3")),
@@ -432,28 +403,28 @@ def app_with_recordings(tmp_path: Path, monitor: Path, pbx: PbxSettings) -> web.
 
 
 @pytest_asyncio.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    """The app without Asterisk, its recordings in tmp_path/monitor."""
+async def served(tmp_path: Path) -> AsyncIterator[Client]:
+    """The app without Asterisk, its recordings in tmp_path/monitor, logged in as the
+    test admin."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     pbx = PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5)
-    client = TestClient(
-        TestServer(app_with_recordings(tmp_path, tmp_path / "monitor", pbx), host="127.0.0.1")
+    client = await start_client(
+        app_client(app_with_recordings(tmp_path, tmp_path / "monitor", pbx))
     )
-    await client.start_server()
     try:
-        yield Served(client, await admin_headers(client.app))
+        yield client
     finally:
         await client.close()
 
 
-async def recorded_attempts(api: Served, files: list[str]) -> list[int]:
+async def recorded_attempts(api: Client, files: list[str]) -> list[int]:
     """A campaign with one dialed record per file name, each attempt recorded into it."""
-    created = await api.post("/api/campaigns", {"name": "Recorded", "queue": "sales"})
+    created = await api.post("/api/campaigns", json={"name": "Recorded", "queue": "sales"})
     cid = (await created.json())["id"]
     records = [{"phone": f"+1202555{n:04d}", "name": f"R{n}"} for n in range(len(files))]
-    response = await api.post(f"/api/campaigns/{cid}/records", {"records": records})
+    response = await api.post(f"/api/campaigns/{cid}/records", json={"records": records})
     assert response.status == 201
     db = api.app[keys.db_key]
     taken = await attempt_rows.take_records(db, cid, "main", len(files), T0)
@@ -462,7 +433,7 @@ async def recorded_attempts(api: Served, files: list[str]) -> list[int]:
     return [a.id for a in taken]
 
 
-async def test_recording_download_and_refusals(served: Served, tmp_path: Path) -> None:
+async def test_recording_download_and_refusals(served: Client, tmp_path: Path) -> None:
     monitor = tmp_path / "monitor"
     monitor.mkdir()
     sound = b"RIFF" + bytes(range(256)) * 40
@@ -484,8 +455,8 @@ async def test_recording_download_and_refusals(served: Served, tmp_path: Path) -
     assert (await served.get(f"/api/attempts/{gone + 100}/recording")).status == 404
 
 
-async def test_queries_are_checked_and_name_the_bad_field(served: Served) -> None:
-    created = await served.post("/api/campaigns", {"name": "Checked", "queue": "sales"})
+async def test_queries_are_checked_and_name_the_bad_field(served: Client) -> None:
+    created = await served.post("/api/campaigns", json={"name": "Checked", "queue": "sales"})
     cid = (await created.json())["id"]
     for path, field in [
         ("delivery?period=yesterday", "period"),
@@ -506,8 +477,8 @@ async def test_queries_are_checked_and_name_the_bad_field(served: Served) -> Non
     assert (await served.get(f"/campaigns/{cid + 1}")).status == 404
 
 
-async def test_realtime_without_agents(served: Served) -> None:
-    created = await served.post("/api/campaigns", {"name": "Quiet", "queue": "sales"})
+async def test_realtime_without_agents(served: Client) -> None:
+    created = await served.post("/api/campaigns", json={"name": "Quiet", "queue": "sales"})
     cid = (await created.json())["id"]
     body = await (await served.get(f"/api/campaigns/{cid}/realtime")).json()
     assert body["agents"] == {"logged_in": 0, "idle": 0, "on_call": 0, "wrapup": 0, "paused": 0}
