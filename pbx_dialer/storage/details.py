@@ -18,8 +18,7 @@ import aiosqlite
 from pbx_dialer.storage.db import Database
 from pbx_dialer.storage.records import RecordFilter
 
-# Media types an attempt may have; before attempts carry a `media` column, every
-# attempt is an agent call (agentless messages are a setting only so far).
+# What the called person got (attempts.media): an agent, or a recorded message.
 MEDIA_TYPES = ("agent", "message")
 
 
@@ -122,11 +121,6 @@ async def record_attempts(
     return [dict(r) for r in rows]
 
 
-async def _has_media(db: Database) -> bool:
-    rows = await db.fetchall("SELECT name FROM pragma_table_info('attempts')")
-    return any(r["name"] == "media" for r in rows)
-
-
 async def delivery(
     db: Database,
     campaign_id: int,
@@ -139,11 +133,8 @@ async def delivery(
     result and per classification, and the latest `limit` of them."""
     where = "a.campaign_id = ? AND a.placed_at >= ? AND a.placed_at < ?"
     params: list[Any] = [campaign_id, since, until]
-    media_column = "'agent'"
-    if await _has_media(db):
-        media_column = "coalesce(a.media, 'agent')"
     if media is not None:
-        where += f" AND {media_column} = ?"
+        where += " AND a.media = ?"
         params.append(media)
     results = await db.fetchall(
         f"SELECT coalesce(a.result, 'IN_PROGRESS') AS result, count(*) AS n FROM attempts a "
@@ -157,7 +148,7 @@ async def delivery(
     )
     latest = await db.fetchall(
         f"SELECT a.id, a.record_id, a.phone, a.state, a.result, a.classification, a.agent, "
-        f"a.placed_at, a.ended_at, a.talk_s, a.recording, {media_column} AS media, "
+        f"a.placed_at, a.ended_at, a.talk_s, a.recording, a.media, "
         f"r.name AS record_name FROM attempts a JOIN records r ON r.id = a.record_id "
         f"WHERE {where} ORDER BY a.id DESC LIMIT ?",
         [*params, limit],

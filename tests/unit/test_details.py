@@ -335,8 +335,18 @@ async def test_delivery_results_by_period_and_media(settled: Settled) -> None:
     assert {a["media"] for a in day["attempts"]} == {"agent"}
     week = await detail_rows.delivery(db, cid, T0 - 7 * DAY, T0 + 100, "agent", 2)
     assert week["total"] == 6 and week["results"]["NOANSWER"] == 1 and len(week["attempts"]) == 2
-    # Agentless messages do not exist yet: every attempt is an agent call.
-    assert (await detail_rows.delivery(db, cid, 0, T0 + 100, "message", 100))["total"] == 0
+    # Smithers got a recorded message (an agentless campaign's call).
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE attempts SET media = 'message' WHERE id = ?", (settled.attempts["Smithers"],)
+        )
+    messages = await detail_rows.delivery(db, cid, 0, T0 + 100, "message", 100)
+    assert messages["results"] == {"BUSY": 1}
+    assert [(a["id"], a["media"]) for a in messages["attempts"]] == [
+        (settled.attempts["Smithers"], "message")
+    ]
+    agents = await detail_rows.delivery(db, cid, 0, T0 + 100, "agent", 100)
+    assert agents["total"] == 5 and "BUSY" not in agents["results"]
 
 
 async def test_records_loaded_by_period(settled: Settled) -> None:
