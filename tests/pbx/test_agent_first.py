@@ -89,37 +89,42 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
 async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the_call(
     dialer: Client, sim: Simulator
 ) -> None:
-    """Two agents, two records: a busy line (5550201) and one that never answers
-    (5550301, 15 s ring timeout). Each call reaches an agent first; the agent hears the
-    line busy or ringing out; results BUSY and NOANSWER with the agent, the queue wait,
-    and no talk time; nothing abandoned; one call per idle agent at most."""
+    """Three agents, three records: a busy line (5550201), one that never answers
+    (5550301, 15 s ring timeout) and congestion (5550401). Each call reaches an agent
+    first; the agent hears the line busy, ringing out or congested; results BUSY,
+    NOANSWER and CONGESTION with the agent, the queue wait, and no talk time; nothing
+    abandoned; one call per idle agent at most."""
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
+    await sim.add_agent("sales", 7003)
     campaign_id = await create_campaign(
         dialer, dial_mode="agent_first", max_lines=5, ring_timeout_s=15
     )
-    await add_records(dialer, campaign_id, ["5550201", "5550301"])
+    await add_records(dialer, campaign_id, ["5550201", "5550301", "5550401"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def both_ended() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return len(found) == 2 and all(a["state"] == "ended" for a in found.values())
+        return len(found) == 3 and all(a["state"] == "ended" for a in found.values())
 
     await eventually(both_ended, timeout=40)
     attempts = await attempts_of(dialer, campaign_id)
-    busy, noanswer = attempts["5550201"], attempts["5550301"]
+    busy, noanswer, congested = attempts["5550201"], attempts["5550301"], attempts["5550401"]
     assert busy["result"] == "BUSY", busy
     assert noanswer["result"] == "NOANSWER", noanswer
-    for attempt in (busy, noanswer):
-        assert attempt["agent"] in ("Agent 7001", "Agent 7002"), attempt
+    assert congested["result"] == "CONGESTION", congested
+    for attempt in (busy, noanswer, congested):
+        assert attempt["agent"] in ("Agent 7001", "Agent 7002", "Agent 7003"), attempt
         assert attempt["connected_at"] is not None and attempt["answered_at"] is None
         assert attempt["connected_at"] < attempt["ended_at"]
         assert attempt["talk_s"] is None
         assert attempt["wait_s"] is not None
-    assert busy["agent"] != noanswer["agent"], "one call per idle agent"
+    agents = {busy["agent"], noanswer["agent"], congested["agent"]}
+    assert len(agents) == 3, "one call per idle agent"
     # The busy tone plays 2 s to the agent after 0.5 s of ringing.
     assert 2.0 <= busy["ended_at"] - busy["connected_at"] <= 4.5, busy
     assert 14.0 <= noanswer["ended_at"] - noanswer["connected_at"] <= 17.5, noanswer
+    assert 1.5 <= congested["ended_at"] - congested["connected_at"] <= 3.5, congested
     stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
     assert stats["abandonment"]["24h"]["abandoned"] == 0
 
