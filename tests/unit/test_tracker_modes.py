@@ -148,3 +148,23 @@ def test_a_message_call_that_hangs_up_twice_ends_once() -> None:
 def test_unknown_call_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown call kind"):
         CallTracker().track(1, "pbxd-1-x", 0.0, "fax")
+
+
+def test_a_resync_of_an_agent_first_call_tells_the_agent_from_the_customer() -> None:
+    """After a reconnect, CoreShowChannels shows the call's first half: Up only means an
+    agent answered; in a bridge, the customer answered too (and never twice)."""
+    attempt, recorded = load("agent_first_success")
+    channel_id = attempt["channel_id"]
+    tracker = CallTracker()
+    tracker.track(1, channel_id, attempt["placed_at"], "agent_first")
+    upto = next(i for i, e in enumerate(recorded) if e.name == "AgentConnect")
+    for event in recorded[: upto + 1]:
+        tracker.feed(event)
+    at = recorded[upto].at + 1.0
+    up = AmiEvent("CoreShowChannel", at, {"uniqueid": channel_id, "channelstate": "6"})
+    assert tracker.refresh(up) == []
+    bridged = AmiEvent(
+        "CoreShowChannel", at, {"uniqueid": channel_id, "channelstate": "6", "bridgeid": "b1"}
+    )
+    assert tracker.refresh(bridged) == [CallAnswered(1, at)]
+    assert tracker.refresh(bridged) == []
