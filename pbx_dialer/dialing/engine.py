@@ -67,6 +67,7 @@ class LiveCall:
     agent: str | None = None
     phase_since: float = 0.0
     answered_at: float | None = None
+    media: str = "agent"  # "message": an agentless call, which waits for no agent
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -78,6 +79,7 @@ class LiveCall:
             "pbx": self.pbx,
             "placed_at": self.placed_at,
             "phase_since": self.phase_since or self.placed_at,
+            "media": self.media,
         }
 
 
@@ -188,6 +190,7 @@ class Dialer:
                 self.live[attempt.id] = LiveCall(
                     attempt.id, attempt.campaign_id, name, attempt.phone, "ringing", placed_at
                 )
+                self.live[attempt.id].media = media_of(modes[attempt.campaign_id])
 
     # -- events from the PBXs (called on the loop by the AMI reader) -------------
 
@@ -420,8 +423,12 @@ class Dialer:
         agents = pbx.agents(campaign.settings.queue)
         # Calls of other campaigns sharing the queue are waiting for the same agents.
         mates = self._queue_mates(campaign)
+        # Message calls are not waiting for agents (one transferred to the queue waits
+        # there like an inbound caller).
         queue_calls = [
-            c for c in self.live.values() if c.pbx == pbx.name and c.campaign_id in mates
+            c
+            for c in self.live.values()
+            if c.pbx == pbx.name and c.campaign_id in mates and c.media == "agent"
         ]
         return PacingSnapshot(
             now=self.clock(),
@@ -476,7 +483,7 @@ class Dialer:
         limit.record(now, len(taken))
         for attempt in taken:
             self.live[attempt.id] = LiveCall(
-                attempt.id, campaign.id, pbx.name, attempt.phone, "ringing", now
+                attempt.id, campaign.id, pbx.name, attempt.phone, "ringing", now, media=media
             )
             # Published before the Originate, so no later phase can overtake it.
             self._publish_call(attempt.id)

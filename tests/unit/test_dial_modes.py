@@ -3,14 +3,21 @@ how the dialer runs and stores their calls."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from pbx_dialer.ami.pbx import Pbx
 from pbx_dialer.ami.tracker import CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE
-from pbx_dialer.campaigns.model import CampaignSettings, ValidationError
+from pbx_dialer.calls import AgentState
+from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus, ValidationError
+from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.dialing import outcomes
-from pbx_dialer.dialing.engine import call_kind, media_of
+from pbx_dialer.dialing.engine import Dialer, LiveCall, call_kind, media_of
+from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing import PacingSnapshot, Progressive, policy_for
 from pbx_dialer.pacing.agentless import Agentless
+from pbx_dialer.storage.db import Database
 
 
 def snapshot(**values: int) -> PacingSnapshot:
@@ -126,3 +133,44 @@ def test_each_mode_runs_its_calls_its_way_and_stores_its_media() -> None:
 def test_a_campaign_stored_before_machine_existed_does_not_retry_machines() -> None:
     old = CampaignSettings(name="x", retry_rules={}, result_classifications={})
     assert outcomes.at_call_end(old, 1, "MACHINE", 0.0).state == "max_calls"
+
+
+class _OnePbx:
+    """What `Dialer.snapshot` asks of a PBX: its name and the agents of a queue."""
+
+    name = "main"
+
+    def agents(self, queue: str) -> list[AgentState]:
+        return [AgentState(queue, "Local/7001@sim-agents", "Agent 7001", 1, False, False)]
+
+
+def test_message_calls_do_not_hold_back_a_campaign_sharing_their_queue() -> None:
+    """A progressive and an agentless campaign share queue sales. The message calls
+    ringing or playing wait for no agent, so the progressive campaign still sees its
+    one idle agent as free; its own ringing call does count."""
+    dialer = Dialer(
+        cast(Database, None), {}, cast(CampaignService, None), Notifier(), clock=lambda: 9.0
+    )
+    progressive = Campaign(
+        1, CampaignStatus.ACTIVE, CampaignSettings(name="p", queue="sales"), 0.0, 0.0
+    )
+    agentless = Campaign(
+        2,
+        CampaignStatus.ACTIVE,
+        CampaignSettings(name="a", queue="sales", dial_mode="agentless", max_lines=5),
+        0.0,
+        0.0,
+    )
+    pbx = cast(Pbx, _OnePbx())
+    dialer.snapshot(agentless, pbx)  # the dialer learns that both use queue sales
+    for attempt_id, phase in ((10, "ringing"), (11, "waiting"), (12, "ringing")):
+        dialer.live[attempt_id] = LiveCall(
+            attempt_id, 2, "main", "5551201", phase, 1.0, media="message"
+        )
+    seen = dialer.snapshot(progressive, pbx)
+    assert (seen.agents_idle, seen.calls_ringing, seen.calls_waiting) == (1, 0, 0)
+    assert Progressive().calls_to_place(seen) == 1
+    assert dialer.snapshot(agentless, pbx).calls_live == 3
+    dialer.live[20] = LiveCall(20, 1, "main", "5550101", "ringing", 2.0)
+    assert dialer.snapshot(progressive, pbx).calls_ringing == 1
+    assert dialer.live[10].to_json()["media"] == "message"
