@@ -75,6 +75,13 @@ CUSTOMER_RESULTS = (
     "FILTERED",
     "CANCELLED",
 )
+RESULT_LABELS = {
+    "NEW": "New",
+    "DIALING": "Dialing",
+    "CALLBACK": "Callback",
+    "ON CALL": "On call",
+    "HELD": "Held (list disabled)",
+}
 PERIODS = ("today", "24h", "7d", "custom")
 MEDIA = ("all", *detail_rows.MEDIA_TYPES)
 # An agent whose call of the campaign ended less than this long ago and who has not
@@ -163,13 +170,19 @@ def pie(groups: Iterable[dict[str, Any]], settings: CampaignSettings) -> dict[st
         outer[segment] += count
         inner[segment][part] = inner[segment].get(part, 0) + count
     total = sum(outer.values())
-    labels = {c["code"]: c["label"] for c in settings.classifications}
+    classified = {c["code"]: c["label"] for c in settings.classifications}
+    labels = {
+        "handled": classified,
+        "max_calls": {},  # technical results are shown as they are (BUSY, NOANSWER)
+        "filtered": {"CANCELLED": "Cancelled", "DNC": "Do not call"},
+        "not_handled": RESULT_LABELS,
+    }
     segments = []
     for key, label in OUTER:
         parts = [
             {
                 "key": part,
-                "label": labels.get(part, part),
+                "label": labels[key].get(part, part),
                 "count": n,
                 "pct": _pct(n, total),
             }

@@ -20,6 +20,7 @@ from pbx_dialer.campaigns.details import (
     WRAPUP_S,
     BadQuery,
     CampaignDetails,
+    Period,
     media_filter,
     period,
 )
@@ -67,7 +68,7 @@ def _details(request: web.Request) -> CampaignDetails:
     return CampaignDetails(request.app[keys.campaigns_key], request.app[keys.dialer_key])
 
 
-async def _window(request: web.Request, campaign: Campaign) -> Any:
+async def _window(request: web.Request, campaign: Campaign) -> Period:
     details = _details(request)
     now = details.campaigns.clock()
     q = request.query

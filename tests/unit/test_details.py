@@ -170,6 +170,16 @@ async def test_pie_segments_follow_the_record_states(settled: Settled) -> None:
         assert s["pct"] == round(100 * s["count"] / pie["total"], 2)
     # Labels are the campaign's own words for its classifications.
     assert {p["key"]: p["label"] for p in segment(pie, "handled")["parts"]}["SALE"] == "Sale"
+    assert {p["key"]: p["label"] for p in segment(pie, "not_handled")["parts"]} == {
+        "NEW": "New",
+        "DIALING": "Dialing",
+        "CALLBACK": "Callback",
+        "ON CALL": "On call",
+        "HELD": "Held (list disabled)",
+    }
+    assert {p["key"]: p["label"] for p in segment(pie, "max_calls")["parts"]} == {
+        "NOANSWER": "NOANSWER"
+    }
     # The biggest part of a segment comes first.
     assert segment(pie, "not_handled")["parts"][0]["key"] == "NEW"
 
