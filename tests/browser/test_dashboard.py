@@ -399,3 +399,20 @@ async def test_a_new_campaign_appears_when_all_are_shown(
         "data-campaign", str(first)
     )
     assert await page.evaluate(MARKED)
+
+
+async def test_navigation_shows_only_pages_the_user_may_open(
+    api: Client, watched_page: WatchedPage, anonymous_page: WatchedPage
+) -> None:
+    page = watched_page.page
+    await open_dashboard(page, api)
+    nav = page.locator("nav.nav a")
+    await expect(nav).to_have_text(["Dashboard", "Campaigns", "Status"])
+    await expect(page.locator('nav.nav a[aria-current="page"]')).to_have_text("Dashboard")
+    await nav.nth(1).click()
+    await expect(page).to_have_url(str(api.make_url("/campaigns/table")))
+    await expect(page.locator('nav.nav a[aria-current="page"]')).to_have_text("Campaigns")
+    # Before log-in there is nothing to navigate to.
+    await anonymous_page.page.goto(str(api.make_url("/campaigns")))
+    await expect(anonymous_page.page).to_have_url(re.compile(r"/login\?next=/campaigns$"))
+    await expect(anonymous_page.page.locator("nav.nav")).to_have_count(0)

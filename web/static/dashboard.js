@@ -118,6 +118,7 @@
       el("span", "m-waiting", `${c.waiting} waiting`), " · ",
       el("span", "m-agents", plural(c.agents_logged_in, "agent", "agents")),
     );
+    if (c.in_progress) meta.append(" · ", el("b", "m-on-call", `${c.in_progress} on a call`));
     if (c.queue) meta.append(" · ", el("span", "m-queue", c.queue));
 
     const actions = el("div", "cpanel-actions");
