@@ -18,7 +18,7 @@ Current Customer Result (the Customers tab and the Not Handled ring):
   DIALING    ready, dialed before, attempts remain  Time: the next attempt
   CALLBACK   ready, an agent asked for a callback   Time: the callback
   ON CALL    a call to the customer is on now      Time: when it was placed
-  HELD       ready, but its contact list is disabled (kept, not dialed)
+  HELD       ready, but its contact list is disabled (kept, not dialed)   Time: none
   CALL       handled: reached, with a final classification   Time: when handled
   MAX CALLS  out of attempts                     Time: when it was settled
   FILTERED   filtered (the reason says why)      Time: when it was settled, if dialed
@@ -135,7 +135,10 @@ def customer_result(
 
 def customer_time(row: dict[str, Any], result: str, live_since: float | None) -> dict[str, Any]:
     """The Time column: when the record was handled (settled), or its next attempt."""
-    if result in ("NEW", "DIALING", "CALLBACK", "HELD"):
+    if result == "HELD":
+        # Not dialed while its list is disabled, whatever its due time says.
+        return {"time": None, "time_kind": "held"}
+    if result in ("NEW", "DIALING", "CALLBACK"):
         return {"time": row["next_attempt_at"], "time_kind": "next"}
     if result == "ON CALL":
         return {"time": live_since, "time_kind": "since"}

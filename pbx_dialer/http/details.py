@@ -259,7 +259,7 @@ _CUSTOMER = _obj(
         },
         "result": {"type": "string", "enum": list(CUSTOMER_RESULTS)},
         "time": _NULL_NUM,
-        "time_kind": {"type": "string", "enum": ["next", "since", "handled"]},
+        "time_kind": {"type": "string", "enum": ["next", "since", "handled", "held"]},
         "call_result": _NULL_STR,
         "classification": _NULL_STR,
         "external_id": _NULL_STR,

@@ -157,6 +157,8 @@ async def test_pie_search_tabs_recording_and_a_change_pushed_live(
     await expect(smithers.locator(".c-time")).to_contain_text("next 20")
     black = page.locator('#customers tr[data-record]:has-text("Black")')
     await expect(black.locator(".c-time")).to_have_text("due now")
+    held = page.locator(f'#customers tr[data-record]:has-text("{HELD[0]}")')
+    await expect(held.locator(".c-time")).to_have_text("list disabled")
     await expect(page.locator("#customers th.col-mode")).to_be_hidden()
     await screenshot(page, "campaign-details")
     for pattern, expected in (

@@ -258,6 +258,7 @@ async def test_customer_results_and_times(settled: Settled) -> None:
         return details.customer_time(rows[name], results[name], live.get(rows[name]["id"]))
 
     assert when("Smith") == {"time": T0 + 25, "time_kind": "handled"}
+    assert when("Held") == {"time": None, "time_kind": "held"}
     assert when("Smithers") == {"time": T0 + 2 + 600, "time_kind": "next"}
     assert when("Smooth") == {"time": T0 + 3600, "time_kind": "next"}
     assert when("Jones") == {"time": T0, "time_kind": "since"}

@@ -257,8 +257,9 @@
       cell(row, "", "c-result").appendChild(badge(c.result, "cr-" + c.result.replace(" ", "_")));
       // A waiting record whose next attempt is not in the future is due now.
       const dueNow = c.time_kind === "next" && (c.time === null || c.time <= Date.now() / 1000);
-      const t = cell(row, dueNow ? "due now" : when(c.time), "c-time");
-      t.title = { next: "next attempt", since: "on a call since", handled: "handled" }[c.time_kind] || "";
+      const shown = c.time_kind === "held" ? "list disabled" : dueNow ? "due now" : when(c.time);
+      const t = cell(row, shown, "c-time");
+      t.title = { next: "next attempt", since: "on a call since", handled: "handled", held: "not dialed while its contact list is disabled" }[c.time_kind] || "";
       if (c.time_kind === "next" && !dueNow) t.prepend(el("span", "ref", "next "));
       const result = cell(row, "", "c-call-result");
       if (c.call_result) result.appendChild(badge(c.call_result, "result-" + c.call_result));
