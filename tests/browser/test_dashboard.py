@@ -147,20 +147,32 @@ async def test_bar_bands_widths_colours_and_hover_counts(
     await screenshot(page, "dashboard")
 
 
+async def noon_hour_code(client: Client, now: float) -> int:
+    """An hour code in the fixed-offset zone where it is 12:00 to 12:59 at `now`."""
+    hours_ahead = 12 - int(now % 86400 // 3600)  # from -11 to +12
+    # Etc/GMT-5 is five hours ahead of UTC: the sign of the IANA name is reversed.
+    zone = f"Etc/GMT{-hours_ahead:+d}" if hours_ahead else "Etc/GMT"
+    async with db_of(client).transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO hour_codes (name, timezone, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (f"Desk in {zone}", zone, now, now),
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 async def test_icons_for_each_transfer_state_and_suspension(
     api: Client, watched_page: WatchedPage
 ) -> None:
     now = time.time()
-    recent = await new_campaign(api, "Transferred just now")
-    today = await new_campaign(api, "Transferred earlier")
-    quiet = await new_campaign(api, "No transfers")
+    # A call centre where it is about noon now: 20 minutes ago was surely today there.
+    code_id = await noon_hour_code(api, now)
+    recent = await new_campaign(api, "Transferred just now", cc_hour_code_id=code_id)
+    today = await new_campaign(api, "Transferred earlier", cc_hour_code_id=code_id)
+    quiet = await new_campaign(api, "No transfers", cc_hour_code_id=code_id)
     held = await new_campaign(api, "Suspended", queue="sales")
     await put_transfer(db_of(api), recent, now - 2 * MIN)
-    # 16 minutes ago, but never before today's midnight (UTC, the default zone).
-    day_start = now - now % 86400
-    await put_transfer(db_of(api), today, max(now - 16 * MIN, day_start + 1))
-    if now - 16 * MIN < day_start:  # just after midnight: nothing can be "earlier today"
-        pytest.fail("run this test again: it is less than 16 minutes after midnight UTC")
+    await put_transfer(db_of(api), today, now - 20 * MIN)
     await set_status(
         api,
         held,
