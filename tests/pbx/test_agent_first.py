@@ -86,6 +86,37 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
     assert (await only_message.json())["attempts"] == []
 
 
+async def test_an_inbound_caller_of_higher_priority_reaches_the_agent_before_the_campaign(
+    dialer: Client, sim: Simulator
+) -> None:
+    """The other order: the inbound caller has priority 10, the campaign 0. The campaign
+    call joins behind it, the agent who logs in gets the inbound caller, and the
+    campaign's customer is still not dialed (it would be only once an agent takes it)."""
+    inbound_joined = sim.wait_event("QueueCallerJoin", timeout=10, queue="sales")
+    inbound = await sim.inbound_caller("sales", priority=10)
+    assert (await inbound_joined).get("uniqueid") == inbound
+    await add_ghost(sim)
+    campaign_id = await create_campaign(dialer, dial_mode="agent_first", queue_priority=0)
+    await add_records(dialer, campaign_id, ["5550101"])
+    campaign_joined = sim.wait_event("QueueCallerJoin", timeout=15, count="2")
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+    joined = await campaign_joined
+    assert joined.get("uniqueid").startswith("pbxd-")
+    assert joined.get("position") == "2", "the inbound caller's priority keeps it first"
+
+    removed = await sim.client.send(actions.queue_remove("sales", GHOST))
+    assert removed.success, removed.message
+    connected = sim.wait_event("AgentConnect", timeout=10, queue="sales", membername="Agent 7001")
+    await sim.add_agent("sales", 7001)
+    assert (await connected).get("uniqueid") == inbound, "the inbound caller went first"
+
+    async def stored_queued() -> bool:
+        return bool((await attempts_of(dialer, campaign_id))["5550101"]["state"] == "queued")
+
+    await eventually(stored_queued, timeout=5)
+    assert not any("@sim-pstn" in e.get("channel") for e in sim.events)
+
+
 async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the_call(
     dialer: Client, sim: Simulator
 ) -> None:
