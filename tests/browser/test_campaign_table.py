@@ -193,3 +193,18 @@ async def test_a_campaign_created_elsewhere_appears_without_reload(
     )
     assert await page.evaluate(MARKED)
     assert watched_page.problems.errors == []
+
+
+async def test_a_refused_control_says_why_and_changes_nothing(
+    api: Client, watched_page: WatchedPage
+) -> None:
+    campaign_id = await new_campaign(api, "No queue yet")
+    page = watched_page.page
+    await open_table(page, api)
+    row = page.locator(f'#campaign-table tbody tr[data-campaign="{campaign_id}"]')
+    await row.locator(".ctl-play").click()
+    await expect(page.locator("#table-error")).to_have_text("cannot start: missing queue")
+    await expect(row.locator(".c-status")).to_have_text("Draft")
+    assert (await (await api.get(f"/api/campaigns/{campaign_id}")).json())["status"] == "draft"
+    # Chromium logs the refused request (409) itself; nothing else went wrong.
+    assert [e for e in watched_page.problems.errors if "status of 409" not in e] == []

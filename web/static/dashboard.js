@@ -111,7 +111,7 @@
     head.append(name, icons, status);
 
     const meta = el("p", "cpanel-meta");
-    const records = c.live ? "∞ live" : plural(c.records, "record", "records");
+    const records = plural(c.records, "record", "records") + (c.live ? " (live feed)" : "");
     meta.append(
       el("b", "m-records", records), " · ",
       el("span", "m-progress", `${c.progress_pct}% done`), " · ",
