@@ -222,7 +222,8 @@ class CampaignSettings:
         errors.update(_classification_errors(self.classifications, self.result_classifications))
         for key in ("cc_hour_code_id", "consumer_hour_code_id"):
             value = getattr(self, key)
-            if value is not None and value < 1:
+            # SQLite integers stop at 2**63 - 1: a bigger id cannot name anything stored.
+            if value is not None and not 1 <= value < 2**63:
                 errors[key] = "must be the id of an hour code"
         if not _REGION_RE.match(self.default_region):
             errors["default_region"] = "must be a two-letter country code such as US or GB"

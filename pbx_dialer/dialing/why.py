@@ -63,7 +63,9 @@ async def campaign_reasons(
     else:
         agents = pbx.agents(settings.queue)
         logged_in = [a for a in agents if a.logged_in]
-        if not logged_in:
+        if settings.dial_mode == "agentless":
+            pass  # a message campaign needs no agent: the message is the call
+        elif not logged_in:
             reasons.append(
                 reason("no_agents", f"no agent is logged in to queue {settings.queue!r}")
             )

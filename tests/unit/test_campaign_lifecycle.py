@@ -100,7 +100,7 @@ async def test_a_draft_lists_what_it_misses_before_it_can_start(db: Database) ->
     campaign = await service.create(CampaignSettings(name="No queue", dial_mode="preview"))
     with pytest.raises(TransitionRefused) as refused:
         await service.control(campaign.id, Control.PLAY, actor="alice")
-    assert "queue" in str(refused.value) and "preview" in str(refused.value)
+    assert "queue" in str(refused.value)
     assert (await service.get(campaign.id)).status is CampaignStatus.DRAFT
 
 

@@ -127,7 +127,7 @@ def test_not_an_object() -> None:
         (
             "dial_mode",
             "robocall",
-            "must be one of preview, progressive, power, predictive, agentless",
+            "must be one of preview, progressive, agent_first, power, predictive, agentless",
         ),
         ("caller_id", "x\nAction: Hangup", "must be at most 80 printable characters"),
         ("caller_id", "x" * 81, "must be at most 80 printable characters"),
