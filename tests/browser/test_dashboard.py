@@ -428,3 +428,16 @@ async def test_navigation_shows_only_pages_the_user_may_open(
     await anonymous_page.page.goto(str(api.make_url("/campaigns")))
     await expect(anonymous_page.page).to_have_url(re.compile(r"/login\?next=/campaigns$"))
     await expect(anonymous_page.page.locator("nav.nav")).to_have_count(0)
+
+
+async def test_a_refused_resume_says_why(api: Client, watched_page: WatchedPage) -> None:
+    campaign_id = await new_campaign(api, "Paused without a queue")
+    # A paused campaign with no queue (set up directly in SQLite): Resume is refused.
+    await set_status(api, campaign_id, CampaignStatus.DRAFT, CampaignStatus.ACTIVE)
+    await set_status(api, campaign_id, CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
+    page = watched_page.page
+    await open_dashboard(page, api)
+    await panel(page, campaign_id).locator(".a-resume").click()
+    await expect(page.locator("#dash-error")).to_have_text("cannot start: missing queue")
+    await expect(panel(page, campaign_id)).to_have_attribute("data-status", "paused")
+    assert [e for e in watched_page.problems.errors if "status of 409" not in e] == []

@@ -119,16 +119,15 @@
         const old = $(`#campaign-table tbody tr[data-campaign="${c.id}"]`);
         if (old) old.replaceWith(row(c));
       }
-      error(null);
     } catch (err) {
       error(err);
     }
   }
 
   async function steer(c, control) {
+    error(null);
     try {
       await window.pbxApi("POST", `/api/campaigns/${c.id}/${control}`);
-      error(null);
     } catch (err) {
       error(err);
     }

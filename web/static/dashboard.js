@@ -268,13 +268,14 @@
   // -- actions -------------------------------------------------------------------
 
   async function act(c, path, body) {
+    let failure = null;
     try {
       await window.pbxApi("POST", `/api/campaigns/${c.id}/${path}`, body);
-      showError(null);
     } catch (err) {
-      showError(err);
+      failure = err;
     }
     await refreshOne(c.id);
+    showError(failure); // after the refresh, which would clear it
   }
 
   // What a supervisor just did shows at once, whether auto-refresh is on or not.
