@@ -2,14 +2,13 @@
 
 An agent is named in URLs by their queue member interface with `~` for the slash
 (`PJSIP/7001` is `/api/agents/PJSIP~7001/desk`): a slash cannot sit in one path segment.
-The page takes the interface from `?interface=PJSIP/7001`; once log-in exists, an agent
-gets their own (`User.agent_interface`) and may use no other desk.
+An agent user's page is their own phone's (`User.agent_interface`) and they may use no
+other desk; supervisors and admins open any with `/agent?interface=PJSIP/7001`.
 Classifying a call stays `POST /api/attempts/{id}/classify`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,9 @@ from aiohttp import web
 
 from pbx_dialer.agents import rules
 from pbx_dialer.agents.desk import AgentDesk, DeskRefused
+from pbx_dialer.auth.model import Role
 from pbx_dialer.http import keys
+from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response
 
@@ -43,21 +44,13 @@ def _agent(request: web.Request) -> str | web.Response:
         return json_error(422, "invalid agent interface", {"agent": str(exc)})
 
 
-def _user(request: web.Request) -> Any:
-    """The logged-in user once log-in exists (pbx_dialer/http/auth.py, being built by
-    another engineer); None until then."""
-    try:
-        auth = importlib.import_module("pbx_dialer.http.auth")
-    except ModuleNotFoundError:
+def _own_interface(request: web.Request) -> str | None:
+    """The interface an agent user is bound to; None for other roles, who may open any
+    agent's desk (the access rules already refuse an agent another agent's desk)."""
+    user = current_user(request)
+    if user.role is not Role.AGENT:
         return None
-    return auth.current_user(request)
-
-
-def _agent_of(user: Any) -> str | None:
-    """The interface an agent user is bound to (None: not an agent, or no log-in yet)."""
-    if user is None or str(getattr(user, "role", "")) != "agent":
-        return None
-    return str(getattr(user, "agent_interface", None) or "")
+    return user.agent_interface or ""
 
 
 async def _act(
@@ -66,7 +59,7 @@ async def _act(
     agent = _agent(request)
     if isinstance(agent, web.Response):
         return agent
-    own = _agent_of(_user(request))
+    own = _own_interface(request)
     if own is not None and own != agent:
         return json_error(403, "an agent may only use their own desk")
     try:
@@ -93,7 +86,7 @@ async def skip(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("agent.html")
 async def agent_page(request: web.Request) -> dict[str, Any]:
-    own = _agent_of(_user(request))
+    own = _own_interface(request)
     # An agent's desk is their own phone's; others (supervisors) may open any desk.
     interface = own if own is not None else request.query.get("interface", "")
     problem = ""
