@@ -142,6 +142,7 @@ class AgentDesk:
             "agent_url": rules.interface_to_url(agent),
             "name": member.name if member else None,
             "logged_in": member is not None,
+            "paused": bool(member and member.paused),
             "state": "away" if member is None else "idle",
             "campaigns": [
                 {"id": c.id, "name": c.settings.name, "dial_mode": c.settings.dial_mode}

@@ -118,6 +118,7 @@ _DESK = {
         "agent_url": {"type": "string"},
         "name": {"type": "string", "nullable": True},
         "logged_in": {"type": "boolean"},
+        "paused": {"type": "boolean"},
         "state": {
             "type": "string",
             "enum": ["away", "idle", "reserved", "dialing", "talking", "wrapup"],

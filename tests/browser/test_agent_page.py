@@ -31,6 +31,11 @@ async def test_preview_accept_call_and_classify_on_the_agent_page(
     await expect(page.locator("#link-state")).to_have_text("live")
     await expect(page.locator("#desk-name")).to_have_text("Agent 7001")
 
+    # The queue's view of the agent is followed live.
+    await sim.pause_agent("sales", 7001, True)
+    await expect(page.locator("#desk-campaigns")).to_contain_text("paused in the queue")
+    await sim.pause_agent("sales", 7001, False)
+    await expect(page.locator("#desk-campaigns")).not_to_contain_text("paused")
     await page.click("#desk-next")
     await expect(desk).to_have_attribute("data-state", "reserved")
     await expect(page.locator("#desk-phone")).to_have_text("5550101")

@@ -64,8 +64,9 @@
     state.textContent = STATE_WORDS[found.state] || found.state;
     state.className = `badge state-${found.state}`;
     $("#desk-name").textContent = found.name || agent;
+    const paused = found.paused ? " · paused in the queue" : "";
     $("#desk-campaigns").textContent = found.campaigns.length
-      ? "In " + found.campaigns.map((c) => `${c.name} (${c.dial_mode})`).join(", ")
+      ? "In " + found.campaigns.map((c) => `${c.name} (${c.dial_mode})`).join(", ") + paused
       : found.logged_in
         ? "No active campaign uses your queue right now."
         : "Not logged in to the queue of any campaign.";
