@@ -82,6 +82,10 @@ class AgentDesk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._skips_forgotten_at = 0.0
+        # Answered calls not yet with their agent (attempt -> PBX, give up at), and the
+        # PBXs whose channels are being looked at for them.
+        self._answered: dict[int, tuple[str, float]] = {}
+        self._following: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -427,7 +431,7 @@ class AgentDesk:
         if mine is None:
             return
         if isinstance(event, CallAnswered):
-            self._spawn(self._follow(pbx, event.attempt_id))
+            self._await_agent(pbx, event.attempt_id)
         elif isinstance(event, CallConnected | CallEnded) and event.agent != mine.agent_name:
             # The resync names the agent from the customer's connected line, which only
             # func_callerid can set: the desk knows whom it dialed.
@@ -448,15 +452,30 @@ class AgentDesk:
                 return
             await asyncio.sleep(0.05)
 
-    async def _follow(self, pbx: Pbx, attempt_id: int) -> None:
-        """Until the answered customer is with the agent, look at the PBX's channels."""
-        deadline = self.clock() + AGENT_RING_S + 5
-        while self.clock() < deadline:
-            await asyncio.sleep(FOLLOW_S)
-            call = self.dialer.live.get(attempt_id)
-            if call is None or call.phase == "talking" or attempt_id not in self.calls:
-                return
-            await pbx.resync()
+    def _await_agent(self, pbx: Pbx, attempt_id: int) -> None:
+        """The customer answered: follow the call until it is with its agent."""
+        self._answered[attempt_id] = (pbx.name, self.clock() + AGENT_RING_S + 5)
+        if pbx.name not in self._following:
+            self._following.add(pbx.name)
+            self._spawn(self._follow(pbx))
+
+    async def _follow(self, pbx: Pbx) -> None:
+        """While calls of this PBX are answered and not yet with their agent, look at
+        its channels: one resync for all of them, every FOLLOW_S."""
+        try:
+            while True:
+                await asyncio.sleep(FOLLOW_S)
+                now = self.clock()
+                for attempt_id, (name, until) in list(self._answered.items()):
+                    call = self.dialer.live.get(attempt_id)
+                    done = call is None or call.phase == "talking" or attempt_id not in self.calls
+                    if name == pbx.name and (done or now > until):
+                        del self._answered[attempt_id]
+                if not any(name == pbx.name for name, _ in self._answered.values()):
+                    return
+                await pbx.resync()
+        finally:
+            self._following.discard(pbx.name)
 
     # -- the sweep: timers, expiry, promised callbacks, completion ------------------------
 

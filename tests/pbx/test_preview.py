@@ -238,3 +238,28 @@ async def test_accept_after_the_agent_left_gives_the_record_back(
     assert "not logged in" in refused["error"] or "no record is reserved" in refused["error"]
     assert await record_state(dialer, reserved["record"]["id"]) == ("ready", 0)
     assert await attempts_of(dialer, campaign_id) == {}
+
+
+async def test_two_agents_accept_together_and_each_gets_their_own_customer(
+    dialer: Client, sim: Simulator
+) -> None:
+    await sim.add_agent("sales", 7001)
+    await sim.add_agent("sales", 7002)
+    campaign_id = await preview_campaign(dialer, ["5550101", "5550102"], max_lines=2)
+    await logged_in(dialer, A, B)
+    _, for_a = await desk(dialer, A, "next")
+    _, for_b = await desk(dialer, B, "next")
+    accepted = await asyncio.gather(desk(dialer, A, "accept"), desk(dialer, B, "accept"))
+    assert [status for status, _ in accepted] == [200, 200]
+
+    async def both_ended() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return len(found) == 2 and all(a["state"] == "ended" for a in found.values())
+
+    await eventually(both_ended, timeout=20)
+    attempts = await attempts_of(dialer, campaign_id)
+    agent_of = {phone: (a["result"], a["agent"]) for phone, a in attempts.items()}
+    assert agent_of == {
+        for_a["record"]["phone"]: ("SUCCESS", "Agent 7001"),
+        for_b["record"]["phone"]: ("SUCCESS", "Agent 7002"),
+    }
