@@ -111,10 +111,23 @@ class Pbx:
         return self.settings.dial_template.replace("{number}", number)
 
     def adopt(
-        self, attempt_id: int, channel_id: str, placed_at: float, kind: str = CALL_AGENT
+        self,
+        attempt_id: int,
+        channel_id: str,
+        placed_at: float,
+        kind: str = CALL_AGENT,
+        *,
+        answered_at: float | None = None,
+        connected_at: float | None = None,
+        agent: str | None = None,
+        queue: str | None = None,
     ) -> None:
-        """Follow an attempt placed earlier (by a previous run of the dialer)."""
+        """Follow an attempt placed earlier (by a previous run of the dialer), from what
+        that run stored: its answer, agent and queue are not told again by Asterisk."""
         self.calls.track(attempt_id, channel_id, placed_at, kind)
+        self.calls.resume(
+            channel_id, answered_at=answered_at, connected_at=connected_at, agent=agent, queue=queue
+        )
         self._deadlines[channel_id] = placed_at
 
     async def place_call(

@@ -164,6 +164,21 @@ class CallTracker:
         if kind == CALL_AGENT_FIRST:
             self._halves[f"{channel_id}-2"] = channel_id
 
+    def resume(
+        self,
+        channel_id: str,
+        *,
+        answered_at: float | None,
+        connected_at: float | None,
+        agent: str | None,
+        queue: str | None,
+    ) -> None:
+        """What a previous run of the dialer stored about an adopted call: its answer and
+        agent happened before this tracker listened, and no event will tell them again."""
+        call = self._calls[channel_id]
+        call.answered_at, call.connected_at = answered_at, connected_at
+        call.agent, call.queue = agent, queue
+
     def is_tracking(self, channel_id: str) -> bool:
         return channel_id in self._calls
 
@@ -210,6 +225,12 @@ class CallTracker:
         events: list[CallEvent] = []
         if call.kind == CALL_AGENT_FIRST:
             # Up means an agent answered; in a bridge, that the customer did too.
+            if channel.get("channelstate") == "6" and call.connected_at is None:
+                call.connected_at = channel.at
+                call.agent = call.agent or "unknown (seen in resync)"
+                events.append(
+                    CallConnected(call.attempt_id, call.queue or "", call.agent, "", channel.at)
+                )
             if channel.get("bridgeid") and call.connected_at is not None:
                 events.extend(self._answered(call, channel.at))
             return events
