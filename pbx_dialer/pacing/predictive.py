@@ -6,22 +6,30 @@ How it decides (all online, from what it has been told so far):
   and when: the share answered by a person and the distribution of the delay to that
   answer, against every other end (machine verdict, busy, no answer). From that it knows,
   for a call that has rung for `a` seconds, the chance a person answers within the next
-  `x` seconds; and for a new call, the chance a person answers within `x`.
-* It learns the mean talk time and the mean wrap-up from the calls and agents it sees.
-* For a few horizons h (4 to 20 s ahead), it balances the agents expected to be free
-  by h + patience (idle now, wrap-ups ending, talks ending followed by their wrap-up,
-  at the learned rate) against the persons expected to answer by h (calls already
-  waiting, calls ringing now given their age, and the new calls it would place). It
-  places the most calls for which, at every horizon, expected answers exceed expected
-  free agents by no more than `z` standard deviations of the balance (a normal
-  approximation of the sums of independent events).
-* `z` is the safety margin, steered by the outcome of every person-answered call: a
-  stochastic-approximation step down on each call that reached an agent and up on each
-  abandoned one, so abandonment settles at a target share of the cap (not at the cap: the
-  cap also holds hour by hour).
-* Guard: it keeps the last hour's answered and abandoned calls; when the abandonments
-  that hour could still absorb under the cap run low, it dials progressively until the
-  hour has room again.
+  `x` seconds; and for a new call, the distribution of its answer time.
+* It learns the distribution of talk times (the last few hundred) and the mean wrap-up.
+  An agent on a call for `a` seconds frees up within `x` seconds with the empirical
+  chance that a talk longer than `a` ends by `a + x - wrap-up` (a talk just begun
+  rarely ends soon; an agent in wrap-up is free when the wrap-up is over).
+* For horizons h from 4 to 25 s ahead it forms the balance Y(h): persons answering by
+  h (calls waiting now, calls ringing now given their age) minus agents free by
+  h + patience (idle, wrap-ups over, talks over plus wrap-up). Y(h) is a sum of
+  independent yes/no events: its distribution is computed exactly while there are few
+  (a small team, where a normal law is a poor fit), by a normal law when there are many.
+* The next new call is worth placing when the chance that its person, if one answers,
+  finds no agent is at most `alpha`: a person answered at h is abandoned when the other
+  answers already use up the agents at h or at any later horizon; this is averaged over
+  the new call's answer time. New calls are added one at a time (each adds its
+  chance of answering by h to every Y(h)) until the next one would be over `alpha`.
+* `alpha` = P(N(0,1) > z); `z`, the safety margin, is steered by the outcome of every
+  person-answered call: a stochastic-approximation step down on each call that reached
+  an agent and up on each abandoned one, so abandonment settles at a target share of
+  the cap (not at the cap: the cap also holds hour by hour).
+* Hour guard: it keeps the last hour's answered and abandoned calls; when the
+  abandonments that hour could still absorb under the cap run low, it adds `guard_z` to
+  the margin (dialing progressively instead costs far more occupancy, and the few
+  abandonments left are enough room) until the hour has room again; with no room at all
+  it dials progressively.
 * Until enough history is in (or with fewer agents than `min_agents`) it is exactly
   progressive, and it never places a call while no agent is logged in. It never places
   fewer calls than progressive would.
@@ -29,8 +37,10 @@ How it decides (all online, from what it has been told so far):
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
+from statistics import NormalDist
 
 from pbx_dialer.pacing.policy import (
     AGENT_BUSY,
@@ -44,7 +54,10 @@ from pbx_dialer.pacing.policy import (
 
 BIN_S = 0.5  # resolution of the ring-time histograms
 MAX_RING_S = 90.0
-HORIZONS_S = (4.0, 8.0, 12.0, 16.0, 20.0)
+# Horizons ahead of now (s): a person answers 4 s after the dial at the earliest in
+# practice, and past 25 s rarely (the ring timeout).
+HORIZONS_S = (4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 19.0, 25.0)
+_STANDARD = NormalDist()
 
 
 class _RingStats:
@@ -118,6 +131,87 @@ class _RingStats:
         return (self.person_before[b1] - self.person_before[b0]) / alive
 
 
+class _TalkStats:
+    """The last `size` talk times, sorted, for the chance that a talk already `age`
+    seconds long ends within the next `x` seconds (empirical survival: of the past talks
+    longer than `age`, the share that ended by `age + x`)."""
+
+    def __init__(self, size: int, min_tail: int = 20) -> None:
+        self.size = size
+        self.min_tail = min_tail
+        self.order: deque[float] = deque()
+        self.sorted: list[float] = []
+        self.total = 0.0
+        self._longer: list[int] | None = None
+
+    def add(self, seconds: float) -> None:
+        self.order.append(seconds)
+        bisect.insort(self.sorted, seconds)
+        self.total += seconds
+        self._longer = None
+        if len(self.order) > self.size:
+            old = self.order.popleft()
+            del self.sorted[bisect.bisect_left(self.sorted, old)]
+            self.total -= old
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def mean(self, default: float) -> float:
+        return self.total / len(self.order) if self.order else default
+
+    def _longer_table(self) -> list[int]:
+        """longer[t]: how many of the talks lasted more than t whole seconds."""
+        if self._longer is None:
+            top = int(self.sorted[-1]) + 2 if self.sorted else 1
+            longer = [0] * top
+            n = len(self.sorted)
+            i = 0
+            for t in range(top):
+                while i < n and self.sorted[i] <= t:
+                    i += 1
+                longer[t] = n - i
+            self._longer = longer
+        return self._longer
+
+    def end_within(self, age: float, x: float, default_mean: float) -> float:
+        """Chance a talk `age` seconds old ends within `x` more seconds (to the second).
+        Past the longest talks seen (fewer than `min_tail` longer ones), the ending rate
+        is taken as constant, with the mean remaining time of those few."""
+        if x <= 0.0:
+            return 0.0
+        table = self._longer_table()
+        a = int(age)
+        longer = table[a] if a < len(table) else 0
+        if longer >= self.min_tail:
+            b = int(age + x)
+            still = table[b] if b < len(table) else 0
+            return (longer - still) / longer
+        n = len(self.sorted)
+        if longer > 0:
+            residual = sum(self.sorted[n - longer :]) / longer - age
+        else:
+            residual = self.mean(default_mean)
+        return 1.0 - math.exp(-x / max(residual, 1.0))
+
+    def ends_within(self, ages: list[float], x: float, default_mean: float) -> list[float]:
+        """`end_within` for many talks at once (the decision's hot loop)."""
+        if x <= 0.0:
+            return [0.0] * len(ages)
+        table = self._longer_table()
+        top = len(table)
+        out: list[float] = []
+        for age in ages:
+            a = int(age)
+            longer = table[a] if a < top else 0
+            if longer >= self.min_tail:
+                b = int(age + x)
+                out.append((longer - (table[b] if b < top else 0)) / longer)
+            else:
+                out.append(self.end_within(age, x, default_mean))
+        return out
+
+
 class _Mean:
     """Mean of the last `size` values."""
 
@@ -150,8 +244,10 @@ class Predictive(BasePolicy):
         min_answers: int = 10,
         window: int = 1500,
         step: float = 0.02,
-        z_start: float = 2.5,
+        z_start: float = 2.2,
         hour_slack: float = 1.5,
+        guard_z: float = 1.0,
+        min_talks: int = 50,
     ) -> None:
         if not 0 < max_abandon_pct <= 100:
             raise ValueError("max_abandon_pct must be more than 0 and at most 100")
@@ -161,11 +257,14 @@ class Predictive(BasePolicy):
         self.min_agents = min_agents
         self.min_dials = min_dials
         self.min_answers = min_answers
+        self.min_talks = min_talks
         self.step = step
         self.z = z_start
+        self.z_now = z_start  # the margin of the last decision (z, plus the guard's)
         self.hour_slack = hour_slack
+        self.guard_z = guard_z
         self.rings = _RingStats(window)
-        self.talk = _Mean(400)
+        self.talk = _TalkStats(400)
         self.agent_talk = _Mean(400)
         self.wrap = _Mean(400)
         self.ringing: dict[int, float] = {}  # call -> dialed at
@@ -199,7 +298,9 @@ class Predictive(BasePolicy):
 
     def on_ended(self, at: float, result: str, call: int | None = None) -> None:
         if result == RESULT_ABANDONED:
-            answered = self.answered_at.get(call, at - self.patience_s) if call else None
+            answered = (
+                self.answered_at.get(call, at - self.patience_s) if call is not None else None
+            )
             self._answer_outcome(answered if answered is not None else at, abandoned=True)
         if call is None:
             return
@@ -254,12 +355,15 @@ class Predictive(BasePolicy):
         ):
             self.mode = "progressive"
             return progressive
-        if self._hour_room(s.now) < self.hour_slack:
-            self.mode = "guard"
-            return progressive
+        room = self._hour_room(s.now)
+        self.z_now = self.z
         self.mode = "predictive"
-        wanted = self._predict(s)
-        return max(progressive, min(wanted, lines))
+        if room < self.hour_slack:
+            self.mode = "guard"
+            if room < 0.0:
+                return progressive
+            self.z_now = self.z + self.guard_z
+        return max(progressive, min(self._predict(s), lines))
 
     def _ringing_ages(self, s: PacingSnapshot) -> list[float]:
         if len(self.ringing) == s.calls_ringing:
@@ -280,6 +384,12 @@ class Predictive(BasePolicy):
             return tracked
         return [wrap_mean / 2.0] * s.agents_wrapup
 
+    def _talk_ages(self, s: PacingSnapshot, talking: int) -> list[float] | None:
+        """How long each agent on a call has been on it, or None when the agent events
+        do not add up to the snapshot (then every talk counts at the average rate)."""
+        ages = [s.now - since for state, since in self.agents.values() if state == AGENT_BUSY]
+        return ages if len(ages) == talking else None
+
     def _predict(self, s: PacingSnapshot) -> int:
         rings = self.rings
         rings.refresh()
@@ -288,51 +398,113 @@ class Predictive(BasePolicy):
         talking = max(0, s.agents_logged_in - s.agents_idle - s.agents_wrapup)
         bins = [rings.bin(a) for a in self._ringing_ages(s)]
         wraps = self._wrap_remaining(s, wrap_mean)
-        best: int | None = None
+        ages = self._talk_ages(s, talking) if len(self.talk) >= self.min_talks else None
+        alpha = _STANDARD.cdf(-self.z_now)
+        # Per horizon h: Y(h) = persons answering by h (ringing now) minus talks freeing an
+        # agent by h + patience; a new call's person answered at h is abandoned when
+        # Y(h) + (other new persons by h) >= K(h) = idle + wrap-ups over - waiting.
+        balances: list[_Balance] = []
+        ks: list[int] = []
+        gs: list[float] = []
+        weights: list[float] = []
+        share = rings.person_share()
+        before = 0.0
         for h in HORIZONS_S:
             reach = h + self.patience_s
-            # Agents free by `reach`: idle now, wrap-ups over, talks over plus wrap-up.
-            wrap_free = sum(1 for r in wraps if r <= reach)
-            talk_p = min(1.0, max(0.0, reach - wrap_mean) / talk_mean)
-            supply = s.agents_idle + wrap_free + talking * talk_p
-            supply_var = talking * talk_p * (1.0 - talk_p)
-            # Persons answering by h: waiting now, ringing now, and the new calls.
             hb = int(h / BIN_S)
-            demand = float(s.calls_waiting)
-            demand_var = 0.0
-            for b in bins:
-                q = rings.ringing_person_within(b, hb)
-                demand += q
-                demand_var += q * (1.0 - q)
-            g = rings.new_call_person_within(h)
-            if g <= 0.0:
-                continue
-            # Largest n with demand + n g - supply <= -z sqrt(var + n g (1 - g)).
-            n = self._largest(supply - demand, supply_var + demand_var, g)
-            if best is None or n < best:
-                best = n
-                if best <= 0:
-                    break
-        return best if best is not None else 0
-
-    def _largest(self, room: float, var: float, g: float) -> int:
-        """Largest n with n g - room <= -z sqrt(var + n g (1 - g)): the left side grows
-        linearly, the right as a square root, so the set of such n is an interval."""
-        z = self.z
-
-        def fits(n: int) -> bool:
-            return n * g - room <= -z * math.sqrt(var + n * g * (1.0 - g))
-
-        if not fits(0):
-            return 0
-        hi = 1
-        while fits(hi) and hi < 100_000:
-            hi *= 2
-        lo = hi // 2  # fits(lo) holds
-        while lo < hi - 1:
-            mid = (lo + hi) // 2
-            if fits(mid):
-                lo = mid
+            terms = [rings.ringing_person_within(b, hb) for b in bins]
+            if ages is None:
+                talk_p = min(1.0, max(0.0, reach - wrap_mean) / talk_mean)
+                frees = [talk_p] * talking
             else:
-                hi = mid
-        return lo if not fits(hi) else hi
+                frees = self.talk.ends_within(ages, reach - wrap_mean, talk_mean)
+            balances.append(_Balance(terms, frees))
+            ks.append(s.agents_idle + sum(1 for r in wraps if r <= reach) - s.calls_waiting)
+            g = rings.new_call_person_within(h)
+            gs.append(g)
+            weights.append(g - before)
+            before = g
+        if share > 0.0:
+            weights[-1] += share - before  # answered later still: judged at the last horizon
+        total = sum(weights)
+        if total <= 0.0:
+            return 0
+        n = 0
+        limit = max(0, free_lines(s))
+        while n < limit:
+            # The (n+1)th call: its person is abandoned when the others already use all
+            # agents at its answer time or later.
+            worst = 0.0
+            risk = 0.0
+            for i in range(len(balances) - 1, -1, -1):
+                worst = max(worst, balances[i].at_least(ks[i]))
+                risk += weights[i] * worst
+            if risk / total > alpha:
+                break
+            n += 1
+            for bal, g in zip(balances, gs, strict=True):
+                bal.add(g)
+        return n
+
+
+EXACT_TERMS = 30  # up to this many uncertain events, exact sums; beyond, a normal law
+
+
+class _Balance:
+    """Y = (persons answering) - (talks ending), a sum of independent Bernoulli events
+    with a constant offset; exact while small, normal (with continuity correction) when
+    large, where the normal law is close and exact sums get costly."""
+
+    def __init__(self, answers: list[float], frees: list[float]) -> None:
+        probs = [q for q in answers if q > 1e-9]
+        self.offset = 0
+        for p in frees:
+            # -Bernoulli(p) = -1 + Bernoulli(1 - p)
+            if p > 1e-9:
+                self.offset -= 1
+                if p < 1.0 - 1e-9:
+                    probs.append(1.0 - p)
+        total = sum(probs)
+        self.mean = self.offset + total
+        self.var = total - sum(q * q for q in probs)
+        self.dist: list[float] | None = None
+        if len(probs) <= EXACT_TERMS:
+            dist = [1.0]
+            for q in probs:
+                dist = _add_bernoulli(dist, q)
+            self.dist = dist
+
+    def add(self, p: float) -> None:
+        self.mean += p
+        self.var += p * (1.0 - p)
+        if self.dist is not None:
+            self.dist = _add_bernoulli(self.dist, p)
+
+    def at_least(self, k: int) -> float:
+        if self.dist is not None:
+            return _tail_at_least(self.dist, self.offset, k)
+        if self.var <= 0.0:
+            return 1.0 if self.mean >= k - 0.5 else 0.0
+        return 1.0 - _STANDARD.cdf((k - 0.5 - self.mean) / math.sqrt(self.var))
+
+
+def _add_bernoulli(dist: list[float], p: float) -> list[float]:
+    """Distribution of X + B, B ~ Bernoulli(p), X given as probabilities of 0, 1, ..."""
+    if p <= 0.0:
+        return dist
+    out = [0.0] * (len(dist) + 1)
+    q = 1.0 - p
+    for k, v in enumerate(dist):
+        out[k] += v * q
+        out[k + 1] += v * p
+    return out
+
+
+def _tail_at_least(dist: list[float], offset: int, k: int) -> float:
+    """P(X >= k) for X = offset + index of dist."""
+    i = k - offset
+    if i <= 0:
+        return 1.0
+    if i >= len(dist):
+        return 0.0
+    return sum(dist[i:])
