@@ -8,7 +8,7 @@ import inspect
 import re
 from pathlib import Path
 
-from pbx_dialer.ami import tracker
+from pbx_dialer.ami import actions, tracker
 from pbx_dialer.ami.tracker import QueueTracker
 from pbx_dialer.storage.attempts import channel_id_for
 
@@ -43,8 +43,7 @@ def read_by_trackers() -> set[str]:
 def test_every_event_the_trackers_read_is_let_through() -> None:
     filters = dialer_filters()
     assert filters, "the dialer user has no event filter"
-    assert all(c.get("action", "include") == "include" for c, _ in filters)
-    let_through = {c["name"] for c, _ in filters}
+    let_through = {c["name"] for c, _ in filters if c.get("action", "include") == "include"}
     missing = read_by_trackers() - REPLY_ONLY - let_through
     assert not missing, f"events the trackers read but manager.conf drops: {sorted(missing)}"
     # The connection's own: FullyBooted ends the login, Shutdown the connection.
@@ -52,12 +51,23 @@ def test_every_event_the_trackers_read_is_let_through() -> None:
 
 
 def test_channel_events_are_narrowed_to_the_dialers_own_channels() -> None:
-    narrowed = {
-        c["name"]: (c.get("header"), c.get("method"), value)
-        for c, value in dialer_filters()
-        if "header" in c
-    }
-    assert set(narrowed) == {"Newchannel", "Newstate", "Hangup"}
-    # The prefix is the one every attempt's channel id starts with.
-    assert channel_id_for(42).startswith("pbxd-")
-    assert set(narrowed.values()) == {("Uniqueid", "starts_with", "pbxd-")}
+    def narrowing(action: str) -> dict[str, tuple[str | None, str | None, str]]:
+        return {
+            c["name"]: (c.get("header"), c.get("method"), value)
+            for c, value in dialer_filters()
+            if "header" in c and c.get("action", "include") == action
+        }
+
+    channel_events = {"Newchannel", "Newstate", "Hangup"}
+    included, excluded = narrowing("include"), narrowing("exclude")
+    assert set(included) == set(excluded) == channel_events
+    # The prefix every attempt's channel id starts with, and the suffix of the second
+    # half of a Local channel (OtherChannelId), which the trackers never follow.
+    channel_id = channel_id_for(42)
+    assert set(included.values()) == {("Uniqueid", "starts_with", "pbxd-")}
+    assert set(excluded.values()) == {("Uniqueid", "ends_with", "-2")}
+    originate = actions.originate(
+        channel="Local/1@x", context="c", exten="s", channel_id=channel_id, timeout_s=30
+    )
+    assert channel_id.startswith("pbxd-") and not channel_id.endswith("-2")
+    assert originate["OtherChannelId"] == f"{channel_id}-2"
