@@ -94,16 +94,31 @@ _TRANSFER = {
     "properties": {
         "id": {"type": "integer"},
         "attempt_id": {"type": "integer"},
-        "kind": {"type": "string", "enum": ["blind", "attended"]},
-        "at": {"type": "number", "description": "epoch seconds"},
+        "kind": {
+            "type": "string",
+            "enum": ["blind", "attended"],
+            "description": "a message campaign's transfer key is a blind transfer",
+        },
+        "at": {
+            "type": "number",
+            "description": "epoch seconds (Asterisk's event time): the transfer, or for "
+            "a message campaign when the person joined the queue with the transfer key",
+        },
         "transferred_by": {
             "type": "string",
-            "description": "the agent who took the call, else the transferring channel",
+            "description": "the agent who took the call; `message` when the person pressed "
+            "the transfer key of a message (agentless) campaign; else the transferring "
+            "channel",
         },
-        "agent_interface": {"type": "string", "nullable": True},
+        "agent_interface": {
+            "type": "string",
+            "nullable": True,
+            "description": "the transferring agent's queue interface; null for a message",
+        },
         "target": {
             "type": "string",
-            "description": "extension@context (blind) or the target's channel (attended)",
+            "description": "extension@context (blind), the target's channel (attended), or "
+            "`queue <name>` (a message campaign's transfer key: the campaign's queue)",
         },
         "phone": {"type": "string"},
         "agent": {"type": "string", "nullable": True},
