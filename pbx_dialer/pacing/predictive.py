@@ -131,7 +131,7 @@ class _RingStats:
         return (self.person_before[b1] - self.person_before[b0]) / alive
 
 
-class _TalkStats:
+class TalkTimes:
     """The last `size` talk times, sorted, for the chance that a talk already `age`
     seconds long ends within the next `x` seconds (empirical survival: of the past talks
     longer than `age`, the share that ended by `age + x`)."""
@@ -232,6 +232,69 @@ class _Mean:
         return self.total / len(self.values) if self.values else default
 
 
+EXACT_TERMS = 30  # up to this many uncertain events, exact sums; beyond, a normal law
+
+
+class Balance:
+    """Y = (persons answering) - (talks ending), a sum of independent Bernoulli events
+    with a constant offset; exact while small, normal (with continuity correction) when
+    large, where the normal law is close and exact sums get costly."""
+
+    def __init__(self, answers: list[float], frees: list[float]) -> None:
+        probs = [q for q in answers if q > 1e-9]
+        self.offset = 0
+        for p in frees:
+            # -Bernoulli(p) = -1 + Bernoulli(1 - p)
+            if p > 1e-9:
+                self.offset -= 1
+                if p < 1.0 - 1e-9:
+                    probs.append(1.0 - p)
+        total = sum(probs)
+        self.mean = self.offset + total
+        self.var = total - sum(q * q for q in probs)
+        self.dist: list[float] | None = None
+        if len(probs) <= EXACT_TERMS:
+            dist = [1.0]
+            for q in probs:
+                dist = add_bernoulli(dist, q)
+            self.dist = dist
+
+    def add(self, p: float) -> None:
+        self.mean += p
+        self.var += p * (1.0 - p)
+        if self.dist is not None:
+            self.dist = add_bernoulli(self.dist, p)
+
+    def at_least(self, k: int) -> float:
+        if self.dist is not None:
+            return tail_at_least(self.dist, self.offset, k)
+        if self.var <= 0.0:
+            return 1.0 if self.mean >= k - 0.5 else 0.0
+        return 1.0 - _STANDARD.cdf((k - 0.5 - self.mean) / math.sqrt(self.var))
+
+
+def add_bernoulli(dist: list[float], p: float) -> list[float]:
+    """Distribution of X + B, B ~ Bernoulli(p), X given as probabilities of 0, 1, ..."""
+    if p <= 0.0:
+        return dist
+    out = [0.0] * (len(dist) + 1)
+    q = 1.0 - p
+    for k, v in enumerate(dist):
+        out[k] += v * q
+        out[k + 1] += v * p
+    return out
+
+
+def tail_at_least(dist: list[float], offset: int, k: int) -> float:
+    """P(X >= k) for X = offset + index of dist."""
+    i = k - offset
+    if i <= 0:
+        return 1.0
+    if i >= len(dist):
+        return 0.0
+    return sum(dist[i:])
+
+
 class Predictive(BasePolicy):
     def __init__(
         self,
@@ -264,7 +327,7 @@ class Predictive(BasePolicy):
         self.hour_slack = hour_slack
         self.guard_z = guard_z
         self.rings = _RingStats(window)
-        self.talk = _TalkStats(400)
+        self.talk = TalkTimes(400)
         self.agent_talk = _Mean(400)
         self.wrap = _Mean(400)
         self.ringing: dict[int, float] = {}  # call -> dialed at
@@ -403,7 +466,7 @@ class Predictive(BasePolicy):
         # Per horizon h: Y(h) = persons answering by h (ringing now) minus talks freeing an
         # agent by h + patience; a new call's person answered at h is abandoned when
         # Y(h) + (other new persons by h) >= K(h) = idle + wrap-ups over - waiting.
-        balances: list[_Balance] = []
+        balances: list[Balance] = []
         ks: list[int] = []
         gs: list[float] = []
         weights: list[float] = []
@@ -418,7 +481,7 @@ class Predictive(BasePolicy):
                 frees = [talk_p] * talking
             else:
                 frees = self.talk.ends_within(ages, reach - wrap_mean, talk_mean)
-            balances.append(_Balance(terms, frees))
+            balances.append(Balance(terms, frees))
             ks.append(s.agents_idle + sum(1 for r in wraps if r <= reach) - s.calls_waiting)
             g = rings.new_call_person_within(h)
             gs.append(g)
@@ -445,66 +508,3 @@ class Predictive(BasePolicy):
             for bal, g in zip(balances, gs, strict=True):
                 bal.add(g)
         return n
-
-
-EXACT_TERMS = 30  # up to this many uncertain events, exact sums; beyond, a normal law
-
-
-class _Balance:
-    """Y = (persons answering) - (talks ending), a sum of independent Bernoulli events
-    with a constant offset; exact while small, normal (with continuity correction) when
-    large, where the normal law is close and exact sums get costly."""
-
-    def __init__(self, answers: list[float], frees: list[float]) -> None:
-        probs = [q for q in answers if q > 1e-9]
-        self.offset = 0
-        for p in frees:
-            # -Bernoulli(p) = -1 + Bernoulli(1 - p)
-            if p > 1e-9:
-                self.offset -= 1
-                if p < 1.0 - 1e-9:
-                    probs.append(1.0 - p)
-        total = sum(probs)
-        self.mean = self.offset + total
-        self.var = total - sum(q * q for q in probs)
-        self.dist: list[float] | None = None
-        if len(probs) <= EXACT_TERMS:
-            dist = [1.0]
-            for q in probs:
-                dist = _add_bernoulli(dist, q)
-            self.dist = dist
-
-    def add(self, p: float) -> None:
-        self.mean += p
-        self.var += p * (1.0 - p)
-        if self.dist is not None:
-            self.dist = _add_bernoulli(self.dist, p)
-
-    def at_least(self, k: int) -> float:
-        if self.dist is not None:
-            return _tail_at_least(self.dist, self.offset, k)
-        if self.var <= 0.0:
-            return 1.0 if self.mean >= k - 0.5 else 0.0
-        return 1.0 - _STANDARD.cdf((k - 0.5 - self.mean) / math.sqrt(self.var))
-
-
-def _add_bernoulli(dist: list[float], p: float) -> list[float]:
-    """Distribution of X + B, B ~ Bernoulli(p), X given as probabilities of 0, 1, ..."""
-    if p <= 0.0:
-        return dist
-    out = [0.0] * (len(dist) + 1)
-    q = 1.0 - p
-    for k, v in enumerate(dist):
-        out[k] += v * q
-        out[k + 1] += v * p
-    return out
-
-
-def _tail_at_least(dist: list[float], offset: int, k: int) -> float:
-    """P(X >= k) for X = offset + index of dist."""
-    i = k - offset
-    if i <= 0:
-        return 1.0
-    if i >= len(dist):
-        return 0.0
-    return sum(dist[i:])

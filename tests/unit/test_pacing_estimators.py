@@ -1,0 +1,183 @@
+"""The predictive policy's estimators on hand-computed cases: talk times by age, sums of
+yes/no events (exact and normal), and the decisions they lead to."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pbx_dialer.pacing import AGENT_BUSY, AGENT_IDLE, PacingSnapshot, Predictive
+from pbx_dialer.pacing.predictive import (
+    EXACT_TERMS,
+    Balance,
+    TalkTimes,
+    add_bernoulli,
+    tail_at_least,
+)
+
+
+def ten_to_four_hundred() -> TalkTimes:
+    talks = TalkTimes(size=400, min_tail=20)
+    for seconds in range(10, 410, 10):  # 10, 20, ..., 400: forty talks
+        talks.add(float(seconds))
+    return talks
+
+
+def test_talk_end_chance_is_the_share_of_longer_talks_that_ended() -> None:
+    talks = ten_to_four_hundred()
+    assert len(talks) == 40
+    assert talks.mean(0.0) == pytest.approx(205.0)
+    # A new talk: 10 of the 40 past talks ended within 100 s.
+    assert talks.end_within(0.0, 100.0, 120.0) == pytest.approx(10 / 40)
+    # 200 s in: of the 20 talks longer than 200 s, 10 ended by 300 s.
+    assert talks.end_within(200.0, 100.0, 120.0) == pytest.approx(10 / 20)
+    assert talks.end_within(200.0, 0.0, 120.0) == 0.0
+    assert talks.end_within(200.0, -5.0, 120.0) == 0.0
+
+
+def test_talk_end_chance_past_the_longest_talks_is_a_constant_rate() -> None:
+    talks = ten_to_four_hundred()
+    # 350 s in, only five longer talks (360..400, mean 380): 30 s left on average.
+    assert talks.end_within(350.0, 30.0, 120.0) == pytest.approx(1.0 - math.exp(-1.0))
+    # Longer than every talk seen: the mean talk time stands in.
+    assert talks.end_within(500.0, 205.0, 120.0) == pytest.approx(1.0 - math.exp(-1.0))
+
+
+def test_talk_end_chances_in_bulk_match_one_by_one() -> None:
+    talks = ten_to_four_hundred()
+    ages = [0.0, 15.5, 120.0, 199.9, 260.0, 355.0, 900.0]
+    for x in (0.0, 12.0, 45.0):
+        bulk = talks.ends_within(ages, x, 120.0)
+        assert bulk == [talks.end_within(a, x, 120.0) for a in ages]
+
+
+def test_talk_times_keep_only_the_last_ones() -> None:
+    talks = TalkTimes(size=3)
+    for seconds in (100.0, 5.0, 6.0, 7.0):
+        talks.add(seconds)
+    assert len(talks) == 3
+    assert talks.mean(0.0) == pytest.approx(6.0)
+    assert talks.sorted == [5.0, 6.0, 7.0]
+
+
+def test_sum_of_yes_no_events_is_exact() -> None:
+    assert add_bernoulli([1.0], 0.5) == [0.5, 0.5]
+    assert add_bernoulli([0.5, 0.5], 0.5) == [0.25, 0.5, 0.25]
+    assert add_bernoulli([0.3, 0.7], 0.0) == [0.3, 0.7]
+    # X = 2 + index: P(X >= k)
+    dist = [0.25, 0.5, 0.25]
+    assert tail_at_least(dist, 2, 2) == 1.0
+    assert tail_at_least(dist, 2, 3) == pytest.approx(0.75)
+    assert tail_at_least(dist, 2, 4) == pytest.approx(0.25)
+    assert tail_at_least(dist, 2, 5) == 0.0
+
+
+def test_balance_of_answers_and_freed_agents() -> None:
+    # Two calls answering with chance 1/2 each, one talk certain to end, one never.
+    balance = Balance([0.5, 0.5], [1.0, 0.0])
+    assert balance.dist is not None
+    assert balance.mean == pytest.approx(0.0)
+    # Y = answers - 1: at least one more answer than freed agents with chance 1/4.
+    assert balance.at_least(1) == pytest.approx(0.25)
+    assert balance.at_least(0) == pytest.approx(0.75)
+    assert balance.at_least(-1) == 1.0
+    # One talk ending with chance 1/2: Y = A - F, P(Y >= 1) = P(A=2)(1) + P(A=1)P(F=0).
+    balance = Balance([0.5, 0.5], [0.5])
+    assert balance.at_least(1) == pytest.approx(0.25 + 0.5 * 0.5)
+    assert balance.at_least(2) == pytest.approx(0.25 * 0.5)
+    balance.add(1.0)  # a new call certain to be answered
+    assert balance.at_least(2) == pytest.approx(0.25 + 0.5 * 0.5)
+
+
+def test_balance_of_many_events_is_close_to_exact() -> None:
+    n = 4 * EXACT_TERMS
+    balance = Balance([0.5] * n, [])
+    assert balance.dist is None  # too many for exact sums: a normal law
+    for k in (n // 2 - 10, n // 2, n // 2 + 7):
+        exact = sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+        assert balance.at_least(k) == pytest.approx(exact, abs=0.005)
+    balance.add(0.5)
+    exact = sum(math.comb(n + 1, i) for i in range(n // 2, n + 2)) / 2 ** (n + 1)
+    assert balance.at_least(n // 2) == pytest.approx(exact, abs=0.005)
+
+
+def snapshot(now: float, **values: int) -> PacingSnapshot:
+    base = dict(agents_logged_in=10, agents_idle=2, agents_wrapup=0, calls_ringing=0,
+                calls_waiting=0, calls_live=8, max_lines=100)  # fmt: skip
+    base.update(values)
+    return PacingSnapshot(now=now, **base)
+
+
+def experienced(talk_s: float = 120.0) -> Predictive:
+    """400 dials, one in four answered by a person after 9 s and talking `talk_s`, the
+    others unanswered at 25 s; ten agents, all idle again at the end."""
+    policy = Predictive()
+    t = 0.0
+    for call in range(400):
+        policy.on_dialed(t, call)
+        if call % 4 == 0:
+            agent = f"agent{call // 4 % 10}"
+            policy.on_answered(t + 9.0, call)
+            policy.on_agent(t + 9.0, agent, AGENT_BUSY)
+            policy.on_connected(t + 9.0, 0.0, call)
+            policy.on_ended(t + 9.0 + talk_s, "SUCCESS", call)
+            policy.on_agent(t + 9.0 + talk_s, agent, AGENT_IDLE)
+        else:
+            policy.on_ended(t + 25.0, "NOANSWER", call)
+        t += 1.0
+    return policy
+
+
+def busy_since(policy: Predictive, at: float, agents: range) -> None:
+    for a in agents:
+        policy.on_agent(at, f"agent{a}", AGENT_BUSY)
+
+
+def test_agents_near_the_end_of_their_talk_bring_more_calls() -> None:
+    now = 1000.0
+    # Every talk so far lasted 120 s: eight agents on calls begun 1 s ago will not be
+    # free for two minutes; eight on calls begun 115 s ago are about to be.
+    fresh, ending = experienced(), experienced()
+    busy_since(fresh, now - 1.0, range(8))
+    busy_since(ending, now - 115.0, range(8))
+    early = fresh.calls_to_place(snapshot(now))
+    late = ending.calls_to_place(snapshot(now))
+    assert fresh.mode == ending.mode == "predictive"
+    assert early >= 2  # never fewer than progressive
+    assert late > early
+
+
+def test_talk_ages_are_ignored_when_the_agent_events_do_not_add_up() -> None:
+    now = 1000.0
+    # Agent events say 3 on calls, the snapshot says 8: every talk counts at the
+    # average rate (nothing here knows which talk began when).
+    policy = experienced()
+    busy_since(policy, now - 115.0, range(3))
+    assert policy._talk_ages(snapshot(now), 8) is None
+    assert policy.calls_to_place(snapshot(now)) >= 2
+
+
+def test_hour_guard_widens_the_margin_before_it_turns_progressive() -> None:
+    now = 1000.0
+    calm, guarded = experienced(), experienced()
+    busy_since(calm, now - 60.0, range(8))
+    busy_since(guarded, now - 60.0, range(8))
+    # Two abandonments against ~100 answers in the hour: 1.06 more fit under 3%.
+    for call in (5000, 5001):
+        guarded.on_answered(now - 10.0, call)
+        guarded.on_ended(now - 8.0, "ABANDONED", call)
+    guarded.z = calm.z  # the same margin but for the guard
+    idle = snapshot(now, agents_idle=6, agents_logged_in=14, calls_live=8)
+    unguarded = calm.calls_to_place(idle)
+    careful = guarded.calls_to_place(idle)
+    assert calm.mode == "predictive"
+    assert guarded.mode == "guard"
+    assert guarded.z_now == pytest.approx(guarded.z + guarded.guard_z)
+    assert 6 <= careful < unguarded
+    # Over the cap in the last hour: progressive until it has room again.
+    for call in (5002, 5003):
+        guarded.on_answered(now - 5.0, call)
+        guarded.on_ended(now - 3.0, "ABANDONED", call)
+    assert guarded.calls_to_place(idle) == 6
+    assert guarded.mode == "guard"
