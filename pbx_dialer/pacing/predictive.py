@@ -379,9 +379,11 @@ class Predictive(BasePolicy):
         before = self.agents.get(agent)
         if before is not None:
             old, since = before
-            if old == AGENT_WRAPUP and state != AGENT_WRAPUP:
+            if old == state:
+                return  # a repeated status (the PBX re-sends it): the state began earlier
+            if old == AGENT_WRAPUP:
                 self.wrap.add(at - since)
-            elif old == AGENT_BUSY and state != AGENT_BUSY:
+            elif old == AGENT_BUSY:
                 self.agent_talk.add(at - since)
         self.agents[agent] = (state, at)
 

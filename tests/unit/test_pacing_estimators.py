@@ -181,3 +181,12 @@ def test_hour_guard_widens_the_margin_before_it_turns_progressive() -> None:
         guarded.on_ended(now - 3.0, "ABANDONED", call)
     assert guarded.calls_to_place(idle) == 6
     assert guarded.mode == "guard"
+
+
+def test_a_repeated_agent_status_does_not_restart_the_talk() -> None:
+    now = 1000.0
+    policy = experienced()
+    busy_since(policy, now - 115.0, range(8))
+    busy_since(policy, now - 2.0, range(8))  # the PBX says "busy" again
+    ages = policy._talk_ages(snapshot(now), 8)
+    assert ages == [115.0] * 8
