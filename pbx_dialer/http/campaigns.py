@@ -22,14 +22,20 @@ from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_re
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 
-# Ids beyond SQLite's integer range cannot exist; answer them like any unknown id.
-_MAX_ID = 2**62
+# SQLite's largest integer: an id beyond it cannot exist, so it is answered like any
+# unknown id (binding it would raise OverflowError).
+SQLITE_MAX_ID = 2**63 - 1
+_MAX_DIGITS = len(str(SQLITE_MAX_ID))
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """A numeric id from the URL; one beyond SQLite's range is simply not found."""
-    value = int(request.match_info[name])
-    if value > _MAX_ID:
+    """A numeric id from the URL; one beyond SQLite's range is simply not found. The
+    digits are counted before int(): Python refuses more than 4300 (ValueError)."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > _MAX_DIGITS:
+        raise web.HTTPNotFound(reason=f"no such {name}")
+    value = int(raw)
+    if value > SQLITE_MAX_ID:
         raise web.HTTPNotFound(reason=f"no such {name}")
     return value
 

@@ -15,6 +15,7 @@ from pbx_dialer.campaigns import hours
 from pbx_dialer.campaigns.hours import HourCode, HourCodeInvalid, UnknownZone
 from pbx_dialer.campaigns.timezones import candidate_zones, resolve_zone, valid_zone
 from pbx_dialer.http import keys
+from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ERROR as _ERROR
 from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
@@ -23,7 +24,6 @@ from pbx_dialer.storage import hour_codes as rows
 from pbx_dialer.storage.hour_codes import HourCodeInUse, HourCodeNameTaken
 
 _E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
-_MAX_ID = 2**63 - 1  # SQLite's integer range: a larger id cannot exist
 # Years outside this range would overflow datetime while looking a year ahead.
 _MIN_YEAR, _MAX_YEAR = 1900, 9000
 
@@ -61,10 +61,11 @@ def _answers_errors(handler: Handler) -> Handler:
 
 
 def _id(request: web.Request) -> int:
-    value = int(request.match_info["id"])
-    if value > _MAX_ID:
-        raise web.HTTPNotFound(reason="no such hour code")
-    return value
+    # path_id counts the digits first: an id beyond SQLite's range is simply not found.
+    try:
+        return path_id(request)
+    except web.HTTPNotFound:
+        raise web.HTTPNotFound(reason="no such hour code") from None
 
 
 async def _body(request: web.Request) -> Any:
