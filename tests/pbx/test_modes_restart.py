@@ -13,10 +13,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from pbx_dialer.ami import actions
 from pbx_dialer.config import Settings
 from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
+from tests.pbx.test_agent_first import GHOST, add_ghost
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
 from tests.pbx.test_dialer_restart import serve
 
@@ -180,6 +182,51 @@ async def test_agentless_restart_keeps_the_transfer_and_settles_the_message_call
             for t in body["transfers"]
         )
         assert customer_dials(sim) == dict.fromkeys(phones, 1)
+        assert dialer.live == {}
+    finally:
+        await second.close()
+
+
+async def test_an_agent_first_call_still_queued_at_the_restart_is_followed_to_its_agent(
+    settings: Settings, sim: Simulator
+) -> None:
+    """The only member is a ghost (idle to the dialer, never answering), so the call
+    waits in the queue, nobody dialed, when the dialer stops. After the restart agent
+    7001 logs in: the new dialer follows the queued call to that agent, then to the
+    customer (5550101), SUCCESS; the customer is dialed once."""
+    first = await serve(settings)
+    try:
+        await add_ghost(sim)
+        campaign_id = await create_campaign(first, dial_mode="agent_first")
+        await add_records(first, campaign_id, ["5550101"])
+        joined = sim.wait_event("QueueCallerJoin", timeout=15, queue="sales")
+        assert (await first.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+        queued = await joined
+
+        async def stored_queued() -> bool:
+            found = await attempts_of(first, campaign_id)
+            return bool(found["5550101"]["state"] == "queued")
+
+        await eventually(stored_queued, timeout=5)
+    finally:
+        await first.close()
+
+    second = await serve(settings)
+    try:
+        dialer = second.app[keys.dialer_key]
+        [adopted] = dialer.live.values()
+        assert adopted.phone == "5550101" and adopted.phase == "waiting"
+        removed = await sim.client.send(actions.queue_remove("sales", GHOST))
+        assert removed.success, removed.message
+        connected = sim.wait_event("AgentConnect", timeout=10, membername="Agent 7001")
+        await sim.add_agent("sales", 7001)
+        assert (await connected).get("uniqueid") == queued.get("uniqueid")
+        attempt = (await all_ended(second, campaign_id, 1))["5550101"]
+        assert attempt["result"] == "SUCCESS", attempt
+        assert attempt["agent"] == "Agent 7001"
+        assert attempt["connected_at"] < attempt["answered_at"]
+        assert 3.0 <= attempt["talk_s"] <= 6.0, attempt
+        assert customer_dials(sim) == {"5550101": 1}
         assert dialer.live == {}
     finally:
         await second.close()
