@@ -247,60 +247,105 @@ async def finish_many(
     db: Database, ended: Sequence[CallEnded]
 ) -> list[tuple[int, str, str] | None]:
     """`finish` for several attempts in one transaction: calls that end together are
-    stored together, without queueing one write per call."""
+    stored together, with a few statements for the whole batch (each statement is a
+    round trip to SQLite's thread, and ten per call cost more than the call)."""
+    if not ended:
+        return []
     async with db.transaction() as conn:
-        return [await _finish_in(conn, one) for one in ended]
-
-
-async def _finish_in(conn: aiosqlite.Connection, ended: CallEnded) -> tuple[int, str, str] | None:
-    # execute_fetchall: one round trip to SQLite's thread instead of three.
-    found = await conn.execute_fetchall(
-        "SELECT campaign_id, record_id, phone, classification, classified_by, callback_at, "
-        "callback_agent FROM attempts WHERE id = ? AND state != 'ended'",
-        (ended.attempt_id,),
-    )
-    if not found:
-        return None
-    row = next(iter(found))
-    await conn.execute(
-        "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
-        "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
-        "ring_s = ?, wait_s = ?, talk_s = ? "
-        "WHERE id = ?",
-        (
-            ended.result,
-            ended.cause,
-            ended.queue,
-            ended.agent,
-            ended.at,
-            ended.ring_s,
-            ended.wait_s,
-            ended.talk_s,
-            ended.attempt_id,
-        ),
-    )
-    settings, attempts = await _settings_and_attempts(conn, row["record_id"])
-    outcome: outcomes.RecordOutcome | None = None
-    if row["classified_by"]:
-        try:
-            outcome = outcomes.by_agent(
-                settings, attempts, row["classification"], ended.at,
-                row["callback_at"], row["callback_agent"],
+        rows = await _ending(conn, sorted({one.attempt_id for one in ended}))
+        settings = await _settings_of(conn, {int(r["campaign_id"]) for r in rows.values()})
+        results: list[tuple[int, str, str] | None] = []
+        attempt_updates: list[tuple[Any, ...]] = []
+        record_updates: list[tuple[Any, ...]] = []
+        dnc_adds: list[tuple[Any, ...]] = []
+        for one in ended:
+            # Not live (unknown, or already ended: also a second report in this batch).
+            row = rows.pop(one.attempt_id, None)
+            if row is None:
+                results.append(None)
+                continue
+            campaign = settings[int(row["campaign_id"])]
+            attempts = int(row["record_attempts"])
+            outcome: outcomes.RecordOutcome | None = None
+            classification = row["classification"]
+            if row["classified_by"]:
+                try:
+                    outcome = outcomes.by_agent(
+                        campaign, attempts, row["classification"], one.at,
+                        row["callback_at"], row["callback_agent"],
+                    )  # fmt: skip
+                except outcomes.ClassificationRefused:
+                    # The campaign's classifications changed during the call: the default
+                    # applies.
+                    outcome = None
+            if outcome is None:
+                outcome = outcomes.at_call_end(campaign, attempts, one.result, one.at)
+                classification = outcome.classification
+            attempt_updates.append(
+                (
+                    one.result, one.cause, one.queue, one.agent, one.at,
+                    one.ring_s, one.wait_s, one.talk_s, classification, one.attempt_id,
+                )
             )  # fmt: skip
-        except outcomes.ClassificationRefused:
-            # The campaign's classifications changed during the call: the default applies.
-            outcome = None
-    if outcome is None:
-        outcome = outcomes.at_call_end(settings, attempts, ended.result, ended.at)
-        await conn.execute(
-            "UPDATE attempts SET classification = ? WHERE id = ?",
-            (outcome.classification, ended.attempt_id),
+            record_updates.append(
+                (
+                    outcome.state, outcome.next_attempt_at, outcome.classification,
+                    outcome.reason, outcome.callback_agent, outcome.state, one.at,
+                    one.result, row["record_id"],
+                )
+            )  # fmt: skip
+            if outcome.add_to_dnc:
+                dnc_adds.append((row["campaign_id"], row["phone"], one.at))
+            results.append((int(row["campaign_id"]), str(row["phone"]), outcome.state))
+        await conn.executemany(
+            "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
+            "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
+            "ring_s = ?, wait_s = ?, talk_s = ?, classification = ? "
+            "WHERE id = ?",
+            attempt_updates,
         )
-    await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, ended.at)
-    await conn.execute(
-        "UPDATE records SET last_result = ? WHERE id = ?", (ended.result, row["record_id"])
+        # As _apply does, plus the record's last technical result.
+        await conn.executemany(
+            "UPDATE records SET state = ?, next_attempt_at = ?, classification = ?, reason = ?, "
+            "callback_agent = ?, handled_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END, "
+            "last_result = ? WHERE id = ?",
+            record_updates,
+        )
+        if dnc_adds:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO dnc (campaign_id, phone, source, added_at) "
+                "VALUES (?, ?, 'agent', ?)",
+                dnc_adds,
+            )
+    return results
+
+
+async def _ending(conn: aiosqlite.Connection, attempt_ids: list[int]) -> dict[int, Any]:
+    """The attempts among these that are still live, with their record's attempt count."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(attempt_ids), _INSERT_CHUNK):
+        chunk = attempt_ids[start : start + _INSERT_CHUNK]
+        rows = await conn.execute_fetchall(
+            "SELECT a.id, a.campaign_id, a.record_id, a.phone, a.classification, "
+            "a.classified_by, a.callback_at, a.callback_agent, r.attempts AS record_attempts "
+            "FROM attempts a JOIN records r ON r.id = a.record_id "
+            f"WHERE a.id IN ({', '.join('?' * len(chunk))}) AND a.state != 'ended'",
+            chunk,
+        )
+        found.update((int(r["id"]), r) for r in rows)
+    return found
+
+
+async def _settings_of(
+    conn: aiosqlite.Connection, campaign_ids: set[int]
+) -> dict[int, CampaignSettings]:
+    if not campaign_ids:
+        return {}
+    ids = sorted(campaign_ids)
+    rows = await conn.execute_fetchall(
+        f"SELECT * FROM campaigns WHERE id IN ({', '.join('?' * len(ids))})", ids
     )
-    return int(row["campaign_id"]), str(row["phone"]), outcome.state
+    return {int(r["id"]): campaign_from_row(r).settings for r in rows}
 
 
 async def _settings_and_attempts(
