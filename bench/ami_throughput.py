@@ -320,11 +320,22 @@ async def dialer_run(
 # --- the run ------------------------------------------------------------------------------
 
 
+def asterisk_cpu_s(ast: AsteriskInstance) -> float:
+    """CPU seconds (user + system) the Asterisk process has used so far."""
+    pid = ast.pid
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(calls: int, lines: int, profile: cProfile.Profile | None) -> dict[str, float]:
     async with AsteriskInstance() as ast:
         # A short warm-up, so neither measured run pays for Asterisk's first calls.
         await raw_run(ast, min(calls, 200), lines, "warm")
+        ast_cpu0 = asterisk_cpu_s(ast)
         raw = await raw_run(ast, calls, lines, "raw")
+        ast_cpu1 = asterisk_cpu_s(ast)
         raw_rate = raw.rate()
         print(
             f"raw AMI script: {len(raw.wall)} originates, {raw_rate:,.0f} calls/s, "
@@ -332,6 +343,13 @@ async def run(calls: int, lines: int, profile: cProfile.Profile | None) -> dict[
         )
         with tempfile.TemporaryDirectory(prefix="pbx-bench-") as tmp:
             dialer, cancelled = await dialer_run(ast, calls, lines, Path(tmp), profile)
+        ast_cpu2 = asterisk_cpu_s(ast)
+        # Both share the machine's cores with Asterisk: what it needs per call bounds them.
+        print(
+            f"Asterisk CPU per call: {1000 * (ast_cpu1 - ast_cpu0) / calls:.3f} ms (raw run), "
+            f"{1000 * (ast_cpu2 - ast_cpu1) / calls:.3f} ms (dialer run); "
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
+        )
         dialer_rate = dialer.rate()
         cpu_ms, loop_ms = dialer.cpu_ms()
         print(
