@@ -70,7 +70,7 @@ def parse_user(body: object, *, creating: bool) -> tuple[dict[str, Any], dict[st
             found["password"] = body["password"]
     if creating or "role" in body:
         role = body.get("role")
-        if role not in {r.value for r in Role}:
+        if not isinstance(role, str) or role not in {r.value for r in Role}:
             errors["role"] = "must be one of " + ", ".join(r.value for r in Role)
         else:
             found["role"] = Role(role)

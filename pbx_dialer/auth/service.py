@@ -139,15 +139,20 @@ class AuthService:
         hashed = await asyncio.to_thread(passwords.hash_password, password)
         return await user_rows.set_password(self.db, user_id, hashed, self.clock())
 
-    async def update_user(self, user_id: int, changes: dict[str, Any]) -> UserRecord:
+    async def update_user(
+        self, user_id: int, changes: dict[str, Any], actor_id: int | None = None
+    ) -> UserRecord:
         """Applies parsed changes (auth/forms.py): role, profile, privilege, agent
-        interface, display name, disabled. The last enabled admin stays one."""
+        interface, display name, disabled. The last enabled admin stays one, and an
+        admin (`actor_id`) cannot disable or demote themselves."""
         current = await user_rows.get(self.db, user_id)
         if current is None:
             raise UserNotFound(f"no user {user_id}")
         user = current.user
         role = changes.get("role", user.role)
         disabled = changes.get("disabled", current.disabled)
+        if actor_id == user_id and (disabled or role is not user.role):
+            raise LastAdmin("you cannot disable your own account or change your own role")
         interface = changes.get("agent_interface", user.agent_interface)
         if role is Role.AGENT and not interface:
             raise UserRefused({"agent_interface": "is required for the agent role"})
@@ -167,6 +172,9 @@ class AuthService:
         ids = changes.get("campaign_ids")
         if "campaign_ids" in changes and "all_campaigns" not in changes:
             columns["all_campaigns"] = 0  # listing campaigns means: only these
+        if role is Role.ADMIN:
+            # An admin may do everything: a profile or privilege would not hold anyway.
+            columns["all_campaigns"] = columns["may_list_campaigns"] = 1
         now = self.clock()
         await user_rows.update(self.db, user_id, columns, ids, now)
         if "disabled" in changes and disabled != current.disabled:
@@ -186,9 +194,10 @@ class AuthService:
             id=0,
             username=fields["username"],
             role=role,
-            all_campaigns=fields.get("all_campaigns", "campaign_ids" not in fields),
+            all_campaigns=role is Role.ADMIN
+            or fields.get("all_campaigns", "campaign_ids" not in fields),
             campaign_ids=ids,
-            may_list_campaigns=fields.get("may_list_campaigns", True),
+            may_list_campaigns=role is Role.ADMIN or fields.get("may_list_campaigns", True),
             agent_interface=interface,
             display_name=fields.get("display_name", ""),
         )

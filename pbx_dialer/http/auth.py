@@ -20,6 +20,7 @@ from aiohttp import web
 from pbx_dialer.auth.access import Need, Rule, Scope, rule_for, scope_hides
 from pbx_dialer.auth.model import Role, User
 from pbx_dialer.auth.service import AuthService, LoginRefused, Session
+from pbx_dialer.campaigns.service import CampaignNotFound
 from pbx_dialer.http import keys
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response
@@ -120,7 +121,8 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
     db = request.app[keys.db_key]
     if rule.scope is Scope.CAMPAIGN:
         if not user.may_see(object_id):
-            return _refuse(request, 404, f"no campaign {object_id}")
+            # Exactly what a campaign that does not exist gives (errors.py), pages too.
+            raise CampaignNotFound(f"no campaign {object_id}")
         return None
     if rule.scope is Scope.ATTEMPT:
         row = await db.fetchone(
@@ -131,7 +133,7 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
             not user.may_see(row["campaign_id"])
             or (user.role is Role.AGENT and row["agent"] != user.agent_interface)
         ):
-            return _refuse(request, 404, f"no attempt {object_id}")
+            return json_error(404, f"no attempt {object_id}")
         return None
     row = await db.fetchone("SELECT campaign_id FROM imports WHERE id = ?", (object_id,))
     if row is not None:
@@ -139,7 +141,7 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
         # An import into a project may have fed any campaign.
         visible = user.all_campaigns if campaign_id is None else user.may_see(campaign_id)
         if not visible:
-            return _refuse(request, 404, f"no import {object_id}")
+            return json_error(404, f"no import {object_id}")
     return None
 
 

@@ -96,7 +96,8 @@ async def edit_user(request: web.Request) -> web.Response:
     if errors:
         return json_error(422, "invalid user", errors)
     try:
-        record = await request.app[keys.auth_key].update_user(user_id, changes)
+        actor = current_user(request).id
+        record = await request.app[keys.auth_key].update_user(user_id, changes, actor)
     except UserNotFound:
         return _not_found(user_id)
     except user_rows.UnknownCampaigns as exc:
@@ -235,7 +236,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                 "400": error_response("not JSON"),
                 **_ADMIN_ONLY,
                 "404": error_response("no such user"),
-                "409": error_response("the last enabled admin would be lost"),
+                "409": error_response("the last admin would be lost, or an admin's own role"),
                 "415": error_response("not application/json"),
                 "422": _INVALID,
             },

@@ -101,12 +101,22 @@ async def test_edit_profile_role_interface_and_disable(api: Client) -> None:
     assert (await api.patch("/api/users/999", json={})).status == 404
 
 
-async def test_the_last_admin_cannot_be_lost(api: Client) -> None:
-    admin = (await (await api.get("/api/me")).json())["id"]
-    response = await api.patch(f"/api/users/{admin}", json={"disabled": True})
-    assert response.status == 409 and "last enabled admin" in (await response.json())["error"]
-    response = await api.patch(f"/api/users/{admin}", json={"role": "viewer"})
-    assert response.status == 409
+async def test_admins_keep_their_power(api: Client) -> None:
+    me = (await (await api.get("/api/me")).json())["id"]
+    for change in ({"disabled": True}, {"role": "viewer"}):
+        response = await api.patch(f"/api/users/{me}", json=change)
+        assert response.status == 409, change
+        assert "your own" in (await response.json())["error"]
+    # A profile or a missing privilege would not hold for an admin: they are not stored.
+    response = await api.patch(
+        f"/api/users/{me}", json={"campaign_ids": [], "may_list_campaigns": False}
+    )
+    changed = await response.json()
+    assert changed["all_campaigns"] is True and changed["may_list_campaigns"] is True
+    other = await (await create(api, username="root2", role="admin", campaign_ids=[])).json()
+    assert other["all_campaigns"] is True
+    # Another admin may be demoted; then the test admin is the last one.
+    assert (await api.patch(f"/api/users/{other['id']}", json={"role": "viewer"})).status == 200
 
 
 async def test_password_reset_ends_sessions_and_tokens_work_until_revoked(api: Client) -> None:
