@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.auth.model import Role
 from pbx_dialer.config import DatabaseSettings, PbxSettings, ServerSettings, Settings
+from pbx_dialer.http import status
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.auth import COOKIE, CSRF_HEADER, safe_next
 from tests.conftest import (
@@ -229,3 +230,21 @@ async def test_plain_http_operators_get_cookies_without_secure(
     assert cookie["httponly"] and not cookie["secure"]
     async with browser_like.get("/api/me") as response:
         assert (await response.json())["username"] == TEST_ADMIN
+
+
+async def test_an_open_websocket_closes_when_its_session_ends(
+    browser_like: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status, "RECHECK_S", 0.1)
+    credentials = {"username": TEST_ADMIN, "password": TEST_PASSWORD}
+    async with browser_like.post("/login", json=credentials) as response:
+        csrf = (await response.json())["csrf_token"]
+    ws = await browser_like.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
+    async with browser_like.post("/logout", headers={CSRF_HEADER: csrf}) as response:
+        assert response.status == 200
+    while True:
+        message = await ws.receive(timeout=5)
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            break
+    assert ws.close_code == 4401
