@@ -176,7 +176,7 @@ def rule_for(method: str, template: str) -> Rule | None:
 
 def agent_in_url(segment: str) -> str:
     """`PJSIP~7001` in a URL is the interface `PJSIP/7001`."""
-    return segment.replace("~", "/")
+    return segment.replace("~", "/", 1)
 
 
 def scope_hides(user: User, scope: Scope, agent: str | None = None) -> str | None:

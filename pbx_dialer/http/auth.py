@@ -131,7 +131,9 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
         # An agent classifies only the calls that reached their own interface.
         if row is not None and (
             not user.may_see(row["campaign_id"])
-            or (user.role is Role.AGENT and row["agent"] != user.agent_interface)
+            or (
+                user.role is Role.AGENT and not _agents_call(request, user, object_id, row["agent"])
+            )
         ):
             return json_error(404, f"no attempt {object_id}")
         return None
@@ -143,6 +145,19 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
         if not visible:
             return json_error(404, f"no import {object_id}")
     return None
+
+
+def _agents_call(request: web.Request, user: User, attempt_id: int, agent: str | None) -> bool:
+    """Whether the attempt reached this agent: stored with their interface, or the agent
+    desk's last call for it (the tracker may store the queue member's name instead)."""
+    if user.agent_interface is None:
+        return False
+    if agent == user.agent_interface:
+        return True
+    from pbx_dialer.http.agents import desk_key  # it imports this module
+
+    desk = request.app.get(desk_key)
+    return desk is not None and desk.last_call.get(user.agent_interface) == attempt_id
 
 
 def redirect(location: str) -> web.Response:

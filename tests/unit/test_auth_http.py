@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.auth.model import Role
 from pbx_dialer.config import DatabaseSettings, PbxSettings, ServerSettings, Settings
-from pbx_dialer.http import status
+from pbx_dialer.http import keys, status
+from pbx_dialer.http.agents import desk_key
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.auth import COOKIE, CSRF_HEADER, safe_next
 from tests.conftest import (
@@ -248,3 +249,34 @@ async def test_an_open_websocket_closes_when_its_session_ends(
         if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
             break
     assert ws.close_code == 4401
+
+
+async def test_an_agent_classifies_only_calls_that_reached_them(api: Client) -> None:
+    created = await api.post("/api/campaigns", json=CAMPAIGN)
+    campaign_id = (await created.json())["id"]
+    added = await api.post(
+        f"/api/campaigns/{campaign_id}/records", json={"records": [{"phone": "+12125550111"}]}
+    )
+    assert added.status == 201
+    records = (await (await api.get(f"/api/campaigns/{campaign_id}/records")).json())["records"]
+    db = api.app[keys.db_key]
+    async with db.transaction() as conn:
+        # The tracker stores the queue member's name when it has one.
+        cursor = await conn.execute(
+            "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, state, "
+            "result, agent, placed_at, ended_at) VALUES "
+            "(?, ?, 'main', 'chan-1', '+12125550111', 'ended', 'SUCCESS', 'Agent 7001', 1, 2)",
+            (campaign_id, records[0]["id"]),
+        )
+    attempt_id = cursor.lastrowid
+    assert attempt_id is not None
+    agent = await add_user(api.app, "ann", Role.AGENT, agent_interface="PJSIP/7001")
+    async with aiohttp.ClientSession(headers=await bearer_headers(api.app, agent)) as http:
+        url = api.make_url(f"/api/attempts/{attempt_id}/classify")
+        async with http.post(url, json={"code": "SALE"}) as response:
+            assert response.status == 404
+            assert (await response.json())["error"] == f"no attempt {attempt_id}"
+        # The agent desk connected this call to the agent's interface.
+        api.app[desk_key].last_call["PJSIP/7001"] = attempt_id
+        async with http.post(url, json={"code": "SALE"}) as response:
+            assert response.status not in (401, 403, 404), await response.text()
