@@ -255,6 +255,10 @@ async def login_page(request: web.Request) -> dict[str, Any]:
 
 async def login(request: web.Request) -> web.StreamResponse:
     """The log-in form (or JSON {"username", "password"} from a script)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        # Another site's form would log the browser in as someone else (log-in CSRF).
+        return json_error(403, "a log-in from another site is refused (Origin header)")
     is_json = request.content_type == "application/json"
     if is_json:
         try:

@@ -280,3 +280,21 @@ async def test_an_agent_classifies_only_calls_that_reached_them(api: Client) -> 
         api.app[desk_key].last_call["PJSIP/7001"] = attempt_id
         async with http.post(url, json={"code": "SALE"}) as response:
             assert response.status not in (401, 403, 404), await response.text()
+
+
+async def test_a_log_in_posted_from_another_site_is_refused(
+    api: Client, anonymous: aiohttp.ClientSession
+) -> None:
+    form = {"username": TEST_ADMIN, "password": TEST_PASSWORD}
+    for origin in ("http://evil.example", "null"):
+        async with anonymous.post(
+            "/login", data=form, headers={"Origin": origin}, allow_redirects=False
+        ) as response:
+            assert response.status == 403, origin
+            assert "another site" in (await response.json())["error"]
+            assert COOKIE not in response.cookies
+    here = str(api.make_url("/")).rstrip("/")
+    async with anonymous.post(
+        "/login", data=form, headers={"Origin": here}, allow_redirects=False
+    ) as response:
+        assert response.status == 303
