@@ -14,12 +14,11 @@ from pbx_dialer.auth.passwords import WeakPassword
 from pbx_dialer.auth.service import LastAdmin, UserNotFound, UserRefused
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import USER_SCHEMA, current_user, user_json
+from pbx_dialer.http.campaigns import path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import users as user_rows
-
-_MAX_ID = 2**63 - 1
 
 
 def record_json(record: user_rows.UserRecord) -> dict[str, Any]:
@@ -32,10 +31,8 @@ def record_json(record: user_rows.UserRecord) -> dict[str, Any]:
 
 
 def _path_int(request: web.Request, name: str) -> int:
-    value = int(request.match_info[name])
-    if value > _MAX_ID:
-        raise web.HTTPNotFound(reason=f"no such {name}")
-    return value
+    # Digits counted before int(), ids beyond SQLite's range not found: as every route.
+    return path_id(request, name)
 
 
 async def _body(request: web.Request) -> object:
