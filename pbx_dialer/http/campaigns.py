@@ -242,6 +242,7 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "message": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}$"},
     "transfer_key": {"type": "string", "pattern": "^[0-9*]?$"},
     "amd": {"type": "boolean"},
+    "preview_autodial_s": {"type": "integer", "minimum": 0, "maximum": 600},
 }
 CAMPAIGN = {
     "type": "object",
