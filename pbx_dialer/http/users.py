@@ -54,6 +54,7 @@ async def users_page(request: web.Request) -> dict[str, Any]:
         "campaigns": campaigns,
         "roles": [r.value for r in Role],
         "me": current_user(request).id,
+        "nav": "users",
     }
 
 
