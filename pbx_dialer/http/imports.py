@@ -57,14 +57,21 @@ async def _publish_progress(app: web.Application) -> None:
     """Push each running import's progress to live pages, and its last state once done."""
     db, notifier = app[keys.db_key], app[keys.notifier_key]
     watched: set[int] = set()
+    # Imports up to this id have been seen; a newer one is reported even if it already
+    # ended, so a page never waits for a "done" that was never pushed.
+    seen = max(await import_rows.running_or_after(db, 0), default=0)
     while True:
         await asyncio.sleep(PROGRESS_INTERVAL_S)
         try:
-            running = set(await import_rows.running(db))
-            for import_id in sorted(running | watched):
+            current = await import_rows.running_or_after(db, seen)
+            seen = max(current, default=seen)
+            running: set[int] = set()
+            for import_id in sorted(set(current) | watched):
                 found = await import_rows.get(db, import_id)
                 if found is not None:
                     notifier.publish("import", {"import": found})
+                    if found["state"] == "running":
+                        running.add(import_id)
             watched = running
         except Exception:
             log.exception("could not publish import progress")

@@ -91,6 +91,15 @@ async def running(db: Database) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
+async def running_or_after(db: Database, after_id: int) -> list[int]:
+    """Imports running now, and every import newer than `after_id` whatever its state
+    (a small file can start and finish between two looks)."""
+    rows = await db.fetchall(
+        "SELECT id FROM imports WHERE state = 'running' OR id > ? ORDER BY id", (after_id,)
+    )
+    return [int(r["id"]) for r in rows]
+
+
 # --- worker side ------------------------------------------------------------------------
 
 

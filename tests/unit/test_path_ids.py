@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
@@ -24,11 +23,6 @@ BODIES = {
 BEYOND = [str(SQLITE_MAX_ID + 1), "9" * 20, "9" * 4400]
 
 
-# pbx_dialer/http/users.py (another engineer's) still turns the digits into an int
-# first: 4400 digits are a ValueError there (500). Its own test is below, strict xfail.
-OTHERS = ("/api/users/",)
-
-
 def numeric_routes(app: web.Application) -> list[tuple[str, str]]:
     """(method, path template) of each route whose path has a {name:\\d+} part."""
     found = []
@@ -43,7 +37,7 @@ def numeric_routes(app: web.Application) -> list[tuple[str, str]]:
 
 
 async def test_every_numeric_path_refuses_ids_beyond_sqlite(api: Client) -> None:
-    routes = [r for r in numeric_routes(api.app) if not r[1].startswith(OTHERS)]
+    routes = numeric_routes(api.app)
     assert len(routes) > 20, routes  # the campaign, attempt, import, user... routes
     bad = []
     for method, template in routes:
@@ -62,9 +56,6 @@ async def test_every_numeric_path_refuses_ids_beyond_sqlite(api: Client) -> None
     assert bad == [], "\n".join(map(str, bad))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="users.py: _path_int calls int() before counting digits (500)"
-)
 async def test_user_routes_refuse_ids_of_thousands_of_digits(api: Client) -> None:
     response = await api.get(f"/api/users/{'9' * 4400}")
     assert response.status == 404

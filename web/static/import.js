@@ -47,7 +47,11 @@
     const form = new FormData();
     form.append("file", file);
     $("#import-start").disabled = true;
-    const res = await fetch(`/api/campaigns/${campaign}/imports?filename=${encodeURIComponent(file.name)}`, { method: "POST", body: form });
+    // A file upload is not JSON, so it cannot go through pbxApi: it sends the CSRF token itself.
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const res = await fetch(`/api/campaigns/${campaign}/imports?filename=${encodeURIComponent(file.name)}`, {
+      method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
+    });
     const body = await res.json();
     $("#import-start").disabled = false;
     if (!res.ok) {
