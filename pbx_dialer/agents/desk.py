@@ -411,7 +411,9 @@ class AgentDesk:
         if self.last_call.get(agent) == attempt.id:
             del self.last_call[agent]
         await attempt_rows.forget_unsent(self.db, attempt)
-        self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
+        self.notifier.publish(
+            "call_cancelled", {"attempt_id": attempt.id, "campaign_id": attempt.campaign_id}
+        )
         log.warning("call for %s not placed: %s", agent, detail)
         self._publish(agent, "not placed")
 

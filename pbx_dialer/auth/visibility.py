@@ -48,7 +48,7 @@ def may_receive(user: User, message: dict[str, Any]) -> bool:
             user.agent_interface is not None and message.get("interface") == user.agent_interface
         )
     if kind == "call_cancelled":
-        # It names only the attempt: whose campaign it was is not known here.
+        # One naming only its attempt (none do now): whose campaign it was is unknown.
         return user.all_campaigns
     return user.is_admin
 

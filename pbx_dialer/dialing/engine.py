@@ -622,7 +622,9 @@ class Dialer:
             # this PBX gets a moment before the next try, so a refusal cannot spin.
             self.live.pop(attempt.id, None)
             await attempt_rows.forget_unsent(self.db, attempt)
-            self.notifier.publish("call_cancelled", {"attempt_id": attempt.id})
+            self.notifier.publish(
+                "call_cancelled", {"attempt_id": attempt.id, "campaign_id": campaign.id}
+            )
             self._counts_due.add(campaign.id)
             self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
             log.warning("%s", exc)

@@ -79,10 +79,8 @@ async def _window(request: web.Request, campaign: Campaign) -> Period:
 
 @aiohttp_jinja2.template("campaign_details.html")
 async def page(request: web.Request) -> dict[str, Any]:
-    try:
-        campaign = await _campaign(request)
-    except CampaignNotFound:
-        raise web.HTTPNotFound(text="no such campaign") from None
+    # A missing campaign and one outside the user's profile answer the same 404.
+    campaign = await _campaign(request)
     user = current_user(request)
     details = _details(request)
     now = details.campaigns.clock()
