@@ -27,6 +27,7 @@ from pbx_dialer.ami.tracker import (
     CALL_AGENT,
     CALL_AGENT_FIRST,
     CALL_MESSAGE,
+    EVENTS_READ,
     CallTracker,
     QueueTracker,
 )
@@ -74,7 +75,12 @@ class Pbx:
         self._sweeper: asyncio.Task[None] | None = None
         self.resyncs = 0
         self.client = AmiClient(
-            settings, on_event=self._feed, on_state=self._state_changed, clock=clock
+            settings,
+            on_event=self._feed,
+            on_state=self._state_changed,
+            clock=clock,
+            # Others are dropped unparsed (when manager.conf did not filter them already).
+            events=None if on_raw_event is not None else EVENTS_READ,
         )
 
     async def start(self) -> None:

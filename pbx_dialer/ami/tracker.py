@@ -542,9 +542,16 @@ class QueueTracker:
         """Callers waiting in the queue: Uniqueid -> time they joined."""
         return dict(self._waiting.get(queue, {}))
 
+    # The events `feed` reads (QueueMember and QueueEntry come as QueueStatus entries).
+    MEMBER_EVENTS = frozenset(
+        {"QueueMember", "QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"}
+    )
+    CALLER_EVENTS = frozenset({"QueueCallerJoin", "QueueEntry", "QueueCallerLeave"})
+    EVENTS = MEMBER_EVENTS | CALLER_EVENTS | {"QueueMemberRemoved"}
+
     def feed(self, event: AmiEvent) -> list[PbxEvent]:
         name = event.name
-        if name in ("QueueMember", "QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
+        if name in self.MEMBER_EVENTS:
             return self._member(event)
         if name == "QueueMemberRemoved":
             key = (event.get("queue"), event.get("interface") or event.get("location"))
@@ -553,7 +560,7 @@ class QueueTracker:
             if self._members.pop(key, None) is not None:
                 return [AgentLeft(*key)]
             return []
-        if name in ("QueueCallerJoin", "QueueEntry", "QueueCallerLeave"):
+        if name in self.CALLER_EVENTS:
             queue, uniqueid = event.get("queue"), event.get("uniqueid")
             self._seq += 1
             self._caller_seq[(queue, uniqueid)] = self._seq
@@ -585,3 +592,8 @@ class QueueTracker:
             return []
         self._members[(queue, interface)] = state
         return [state]
+
+
+# Every event the trackers read: Pbx asks its AMI client for these alone, and
+# asterisk/manager.conf lets them through (tests/unit/test_manager_conf.py).
+EVENTS_READ = frozenset(_HANDLERS) | QueueTracker.EVENTS

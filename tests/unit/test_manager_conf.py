@@ -35,9 +35,13 @@ def dialer_filters() -> list[tuple[dict[str, str], str]]:
 
 def read_by_trackers() -> set[str]:
     """Every event name the trackers act on: CallTracker's handlers, and the names
-    QueueTracker.feed compares against."""
+    QueueTracker.feed compares against (read from its source, so a name added there
+    without its constant is caught too)."""
     queue_names = set(re.findall(r'"([A-Z][A-Za-z]+)"', inspect.getsource(QueueTracker.feed)))
-    return set(tracker._HANDLERS) | queue_names
+    names = set(tracker._HANDLERS) | queue_names | QueueTracker.EVENTS
+    # The same list Pbx asks its AMI client for.
+    assert names == tracker.EVENTS_READ
+    return names
 
 
 def test_every_event_the_trackers_read_is_let_through() -> None:
