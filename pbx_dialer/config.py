@@ -55,6 +55,9 @@ class PbxSettings:
     # What a person hears when a power or predictive call finds no agent in time (the
     # "safe harbour" message): a sound file name known to Asterisk; record your own.
     safe_harbour: str = "vm-goodbye"
+    # Where this Asterisk's call recordings (MixMonitor, astspooldir/monitor) can be read
+    # by the dialer, e.g. a shared volume; empty: recordings are listed, not downloadable.
+    recordings_dir: str = ""
     # Seconds without a Ping reply before the connection is declared dead.
     ping_interval: float = 5.0
     ping_timeout: float = 3.0

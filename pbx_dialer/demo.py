@@ -72,6 +72,7 @@ async def run_demo(port: int, agents: int, records: int, database: str) -> None:
             username=asterisk.dialer_user,
             secret=asterisk.dialer_secret,
             dial_template="Local/{number}@sim-pstn",
+            recordings_dir=str(asterisk.instance_dir / "spool" / "monitor"),
         )
         sim = Simulator(
             replace(

@@ -99,6 +99,7 @@ def pbx_settings(asterisk: AsteriskInstance, **overrides: Any) -> PbxSettings:
         username=asterisk.dialer_user,
         secret=asterisk.dialer_secret,
         dial_template="Local/{number}@sim-pstn",
+        recordings_dir=str(asterisk.instance_dir / "spool" / "monitor"),
         ping_interval=1.0,
         ping_timeout=1.0,
         reconnect_min=0.2,

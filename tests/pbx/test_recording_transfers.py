@@ -91,6 +91,11 @@ async def test_recorded_call_blind_transferred_by_the_agent(
     recording = monitor_dir(asterisk) / attempt["recording"]
     # 8 kHz 16-bit mono: the ~6 s from answer to hangup are far more than a WAV header.
     assert recording.stat().st_size > 8000 * 2 * 4
+    # A supervisor downloads it through the API, from the PBX's configured recordings_dir.
+    download = await dialer.get(f"/api/attempts/{attempt['id']}/recording")
+    assert download.status == 200, await download.text()
+    assert download.content_type == "audio/wav"
+    assert await download.read() == recording.read_bytes()
 
     body = await transfers_of(dialer, campaign_id)
     [transfer] = body["transfers"]
