@@ -21,6 +21,7 @@ from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import Settings
 from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.http import keys
+from pbx_dialer.http.agents import desk_ctx
 from pbx_dialer.http.auth import auth_middleware
 from pbx_dialer.http.errors import error_middleware
 from pbx_dialer.http.imports import imports_ctx
@@ -124,7 +125,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
         autoescape=jinja2.select_autoescape(["html"]),
     )
     app.cleanup_ctx.extend(
-        [database_ctx, auth_ctx, pbx_ctx, dialer_ctx, live_feeds_ctx, imports_ctx]
+        [database_ctx, auth_ctx, pbx_ctx, dialer_ctx, desk_ctx, live_feeds_ctx, imports_ctx]
     )
     setup_routes(app, WEB_DIR / "static")
     return app

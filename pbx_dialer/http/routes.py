@@ -120,7 +120,6 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     # Agent desk and agent page: preview mode, callbacks for one agent (issues 4 and 5).
     from pbx_dialer.http import agents
 
-    app.cleanup_ctx.append(agents.desk_ctx)
     app.router.add_get("/agent", agents.agent_page, name="agent")
     app.router.add_get("/api/agents/{agent}/desk", agents.get_desk)
     app.router.add_post("/api/agents/{agent}/next", agents.next_record)
