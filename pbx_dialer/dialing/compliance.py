@@ -9,11 +9,13 @@ you call this person at 20:55?" has an answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pbx_dialer.campaigns import hours, timezones
+from pbx_dialer.campaigns.hours import HourCode
 from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
@@ -32,18 +34,54 @@ class Verdict:
 async def check(
     db: Database, campaign: Campaign, record_id: int, phone: str, now: float
 ) -> Verdict:
+    return (await check_many(db, campaign, [(record_id, phone)], now))[0]
+
+
+# Records checked by one statement (well under SQLite's parameter limit).
+_CHUNK = 500
+
+
+async def check_many(
+    db: Database, campaign: Campaign, picked: Sequence[tuple[int, str]], now: float
+) -> list[Verdict]:
+    """`check` for a batch of (record id, phone): three reads for the whole batch, not
+    two per record (each read is a round trip to SQLite's thread)."""
     settings = campaign.settings
-    row = await db.fetchone(
-        "SELECT r.timezone, r.attempts, (SELECT callback_at FROM attempts a WHERE "
-        "a.record_id = r.id AND a.state = 'ended' ORDER BY a.id DESC LIMIT 1) AS callback_at "
-        "FROM records r WHERE r.id = ?",
-        (record_id,),
-    )
+    rows: dict[int, Any] = {}
+    blocked: set[str] = set()
+    for start in range(0, len(picked), _CHUNK):
+        chunk = picked[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for row in await db.fetchall(
+            "SELECT r.id, r.timezone, r.attempts, (SELECT callback_at FROM attempts a WHERE "
+            "a.record_id = r.id AND a.state = 'ended' ORDER BY a.id DESC LIMIT 1) "
+            f"AS callback_at FROM records r WHERE r.id IN ({marks})",
+            [record_id for record_id, _ in chunk],
+        ):
+            rows[int(row["id"])] = row
+        blocked |= await dnc_rows.blocked_among(db, campaign.id, [phone for _, phone in chunk])
+    ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
+    codes = await hour_code_rows.get_many(db, ids) if ids else {}
+    moment = datetime.fromtimestamp(now, UTC)
+    return [
+        _verdict(campaign, rows.get(record_id), phone, phone in blocked, codes, moment)
+        for record_id, phone in picked
+    ]
+
+
+def _verdict(
+    campaign: Campaign,
+    row: Any,
+    phone: str,
+    dnc: bool,
+    codes: dict[int, HourCode],
+    moment: datetime,
+) -> Verdict:
+    settings = campaign.settings
     if row is None:
         return Verdict(False, "later")
-    moment = datetime.fromtimestamp(now, UTC)
     record: dict[str, Any] = {"checked_at": moment.isoformat(), "phone": phone}
-    if await dnc_rows.is_blocked(db, campaign.id, phone):
+    if dnc:
         return Verdict(False, "DNC", {**record, "dnc": "on a do-not-call list"})
     record["dnc"] = "not on the global or the campaign's do-not-call list"
     attempt, allowance = int(row["attempts"]), settings.max_attempts
@@ -51,8 +89,6 @@ async def check(
     record["attempt"] = f"{attempt} of {allowance}" + (" (a promised callback)" if callback else "")
     if attempt > allowance and not callback:
         return Verdict(False, "max_calls", record)
-    ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
-    codes = await hour_code_rows.get_many(db, ids) if ids else {}
     consumer = codes.get(settings.consumer_hour_code_id or 0)
     if consumer is not None:
         verdict = hours.check(

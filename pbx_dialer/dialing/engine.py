@@ -523,10 +523,10 @@ class Dialer:
         transaction (a write per call would queue behind the storing of ended calls)."""
         allowed: list[tuple[attempt_rows.PlacedAttempt, dict[str, Any]]] = []
         refused: list[tuple[attempt_rows.PlacedAttempt, str]] = []
-        for attempt in taken:
-            verdict = await compliance.check(
-                self.db, campaign, attempt.record_id, attempt.phone, now
-            )
+        verdicts = await compliance.check_many(
+            self.db, campaign, [(a.record_id, a.phone) for a in taken], now
+        )
+        for attempt, verdict in zip(taken, verdicts, strict=True):
             if verdict.allowed:
                 allowed.append((attempt, verdict.record))
             else:

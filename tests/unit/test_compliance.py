@@ -79,3 +79,27 @@ async def test_refused_after_hours_dnc_and_over_the_allowance(db: Database) -> N
         )
     listed = await compliance.check(db, campaign, record_id, "+12125550101", NOON_NY)
     assert (listed.allowed, listed.refusal) == (False, "DNC")
+
+
+async def test_a_batch_gets_the_verdicts_each_record_would_get_alone(db: Database) -> None:
+    """The dial loop checks a whole pick at once: a DNC'd number, one over its allowance,
+    an allowed one and a record that vanished each get the verdict of a lone check."""
+    service, campaign_id, first = await setup(db)
+    others = ["+12125550102", "+12125550103"]
+    await record_rows.add_many(
+        db, campaign_id, [record_rows.NewRecord(phone=p) for p in others], 0.0
+    )
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE records SET timezone = 'America/New_York', attempts = 1")
+        await conn.execute("UPDATE records SET attempts = 3 WHERE phone = '+12125550103'")
+        await conn.execute(
+            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (?, '+12125550102', 0)",
+            (campaign_id,),
+        )
+    ids = {r["phone"]: int(r["id"]) for r in await db.fetchall("SELECT id, phone FROM records")}
+    campaign = await service.get(campaign_id)
+    picked = [(first, "+12125550101"), *((ids[p], p) for p in others), (999_999, "+1555")]
+    batch = await compliance.check_many(db, campaign, picked, NOON_NY)
+    alone = [await compliance.check(db, campaign, r, p, NOON_NY) for r, p in picked]
+    assert [v.refusal for v in batch] == ["", "DNC", "max_calls", "later"]
+    assert [(v.allowed, v.refusal) for v in batch] == [(v.allowed, v.refusal) for v in alone]
