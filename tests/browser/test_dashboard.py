@@ -418,8 +418,10 @@ async def test_navigation_shows_only_pages_the_user_may_open(
 ) -> None:
     page = watched_page.page
     await open_dashboard(page, api)
-    nav = page.locator("nav.nav a")
+    nav = page.locator('nav[aria-label="Main"] a')
     await expect(nav).to_have_text(["Dashboard", "Campaigns", "Status"])
+    # An admin also has the users page, in the user menu.
+    await expect(page.locator('nav[aria-label="Administration"] a')).to_have_text(["Users"])
     await expect(page.locator('nav.nav a[aria-current="page"]')).to_have_text("Dashboard")
     await nav.nth(1).click()
     await expect(page).to_have_url(str(api.make_url("/campaigns/table")))

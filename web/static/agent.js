@@ -218,11 +218,7 @@
       callback_agent: who === "me" ? agent : null,
     });
   });
-  setInterval(() => {
-    const clock = $("#clock");
-    if (clock) clock.textContent = new Date().toLocaleTimeString();
-    tick();
-  }, 250);
+  setInterval(tick, 250);
   read();
   connect();
 })();

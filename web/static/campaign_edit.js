@@ -203,8 +203,6 @@
   }
   setClassifications(data.settings.classifications || []);
   fillResultSelects();
-  $("#clock").textContent = new Date().toLocaleTimeString([], { hour12: false });
-  setInterval(() => { $("#clock").textContent = new Date().toLocaleTimeString([], { hour12: false }); }, 1000);
   // No live data on this page: the header says so instead of "connecting…".
   $("#link-state").textContent = campaignId ? "editing" : "new";
   $("#link-state").className = "pill pill-on";

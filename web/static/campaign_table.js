@@ -201,13 +201,8 @@
     };
   }
 
-  function tick() {
-    $("#clock").textContent = new Date().toLocaleTimeString([], { hour12: false });
-  }
 
   take(JSON.parse($("#table-data").textContent));
   draw();
-  tick();
-  setInterval(tick, 1000);
   connect();
 })();

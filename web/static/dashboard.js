@@ -402,9 +402,6 @@
     };
   }
 
-  function tick() {
-    $("#clock").textContent = new Date().toLocaleTimeString([], { hour12: false });
-  }
 
   const first = JSON.parse($("#dash-data").textContent);
   total = first.total;
@@ -413,7 +410,5 @@
   draw();
   applied(first.at);
   document.body.dataset.auto = "on";
-  tick();
-  setInterval(tick, 1000);
   connect();
 })();

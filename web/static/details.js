@@ -48,17 +48,6 @@
     return a;
   }
 
-  // -- header clock -------------------------------------------------------------------
-  function tick() {
-    const clock = $("#clock");
-    if (clock) {
-      const d = new Date();
-      clock.textContent = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-    }
-  }
-  tick();
-  setInterval(tick, 1000);
-
   // -- the nested pie -------------------------------------------------------------------
   const C = 110;
   const RINGS = { outer: [104, 76], inner: [74, 48] };

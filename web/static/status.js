@@ -246,10 +246,6 @@
     updateAttempts();
   }
 
-  function tick() {
-    $("#clock").textContent = new Date().toLocaleTimeString([], { hour12: false });
-  }
-
   let delay = 500;
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -275,7 +271,5 @@
   document.querySelectorAll("#attempts td.c-ended[data-ts]").forEach((td) => {
     td.textContent = clockTime(td.dataset.ts);
   });
-  tick();
-  setInterval(tick, 1000);
   connect();
 })();
