@@ -114,7 +114,7 @@ async def run_demo(port: int, agents: int, records: int, database: str) -> None:
         )
         print(f"\nlog in as {DEMO_ADMIN!r} with password {password!r}", flush=True)
         print(
-            f"pbx-dialer demo: http://127.0.0.1:{port}/  "
+            f"pbx-dialer demo: http://127.0.0.1:{port}/campaigns  "
             f"({agents} simulated agents in queue '{DEMO_QUEUE}', Asterisk AMI on port "
             f"{asterisk.ami_port}). Ctrl-C stops everything.\n",
             flush=True,
