@@ -98,6 +98,9 @@ class AgentState:
     status: int  # Asterisk device state: 1 not in use, 2 in use, 6 ringing, 5 unavailable, ...
     paused: bool
     in_call: bool
+    # When the member's wrap-up after its last call ends (epoch seconds; 0: none):
+    # Asterisk gives them no queue call before then (LastCall + wrap-up time).
+    wrapup_until: float = 0.0
 
     @property
     def logged_in(self) -> bool:
@@ -106,7 +109,17 @@ class AgentState:
 
     @property
     def idle(self) -> bool:
+        """Free as far as the device and the queue's pause say; see `idle_at` for whether
+        the queue would give them a call now (wrap-up depends on the time)."""
         return self.status == 1 and not self.paused and not self.in_call
+
+    def in_wrapup(self, now: float) -> bool:
+        """Otherwise free, but still in after-call work at `now`."""
+        return self.idle and now < self.wrapup_until
+
+    def idle_at(self, now: float) -> bool:
+        """Free, and out of wrap-up: the queue would give them a call at `now`."""
+        return self.idle and now >= self.wrapup_until
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,13 @@ class PbxSettings:
     # Where this Asterisk's call recordings (MixMonitor, astspooldir/monitor) can be read
     # by the dialer, e.g. a shared volume; empty: recordings are listed, not downloadable.
     recordings_dir: str = ""
+    # New calls per second through this Asterisk, all campaigns and agent desks together
+    # (trunks and carriers refuse or flag bursts of call set-ups).
+    max_calls_per_second: float = 10.0
+    # Wrap-up seconds of queues that set `wrapuptime` in queues.conf: Asterisk's member
+    # events carry only a member's own wrap-up, so a queue's must be told here to keep
+    # agents in wrap-up from counting as idle.
+    queue_wrapup_s: dict[str, float] = field(default_factory=dict, hash=False)
     # Seconds without a Ping reply before the connection is declared dead.
     ping_interval: float = 5.0
     ping_timeout: float = 3.0
@@ -102,7 +109,13 @@ class Settings:
         raise KeyError(name)
 
 
-_POSITIVE_PBX = ("ping_interval", "ping_timeout", "connect_timeout", "reconnect_min")
+_POSITIVE_PBX = (
+    "ping_interval",
+    "ping_timeout",
+    "connect_timeout",
+    "reconnect_min",
+    "max_calls_per_second",
+)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -222,6 +235,12 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
         for key in _POSITIVE_PBX:
             if not getattr(pbx, key) > 0:
                 raise ConfigError(f"{where} [[pbx]] {pbx.name}.{key}: must be > 0")
+        for queue, seconds in pbx.queue_wrapup_s.items():
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise ConfigError(
+                    f"{where} [[pbx]] {pbx.name}.queue_wrapup_s.{queue}: "
+                    "must be a number of seconds >= 0"
+                )
         if pbx.reconnect_max < pbx.reconnect_min:
             raise ConfigError(
                 f"{where} [[pbx]] {pbx.name}.reconnect_max: must be at least reconnect_min "

@@ -50,6 +50,10 @@ SWEEP_S = 0.5
 FOLLOW_S = 0.5
 # How often expired skips are deleted.
 SKIPS_CLEANUP_S = 60.0
+# At the PBX's calls-per-second cap, a desk call waits up to RATE_TRIES x RATE_WAIT_S
+# for a token (other campaigns take them too) before the agent is told to retry.
+RATE_TRIES = 3
+RATE_WAIT_S = 0.5
 
 
 class DeskRefused(Exception):
@@ -338,12 +342,27 @@ class AgentDesk:
             await reservations.release(self.db, reservation.record_id, verdict.refusal)
             self._publish(agent, "released")
             raise DeskRefused(f"the record may not be called now ({verdict.refusal}); given back")
+        await self._rate_token(pbx)
         attempt = await reservations.place(
             self.db, reservation.record_id, campaign.id, pbx.name, phone, now, verdict.record
         )
         if attempt is None:
+            pbx.call_rate.give_back(1)
             raise DeskRefused("the record was taken meanwhile")
         await self._dial(pbx, campaign, attempt, agent, member.name)
+
+    async def _rate_token(self, pbx: Pbx) -> None:
+        """The PBX's calls-per-second cap counts desk calls too: wait a moment for the
+        next token rather than refuse the agent at once."""
+        for _ in range(RATE_TRIES):
+            now = self.clock()
+            if pbx.call_rate.take(now, 1) == 1:
+                return
+            await asyncio.sleep(min(RATE_WAIT_S, max(0.01, pbx.call_rate.next_due(now) - now)))
+        raise DeskRefused(
+            f"the PBX {pbx.name} is at its cap of {pbx.settings.max_calls_per_second:g} "
+            "new calls per second; try again shortly"
+        )
 
     # -- placing a call for one agent ----------------------------------------------
 

@@ -33,6 +33,7 @@ from pbx_dialer.ami.tracker import (
 )
 from pbx_dialer.calls import AgentState, PbxEvent
 from pbx_dialer.config import PbxSettings
+from pbx_dialer.pacing.rate import CallRate
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ class Pbx:
         self.name = settings.name
         self.settings = settings
         self.calls = CallTracker()
-        self.queues = QueueTracker()
+        self.queues = QueueTracker(settings.queue_wrapup_s)
+        # Every campaign and agent desk on this PBX takes its new calls from this bucket.
+        self.call_rate = CallRate(settings.max_calls_per_second)
         self._on_event = on_event
         self._on_state = on_state
         self._on_raw_event = on_raw_event
@@ -108,8 +111,8 @@ class Pbx:
     def agents(self, queue: str) -> list[AgentState]:
         return self.queues.members(queue)
 
-    def idle_agents(self, queue: str) -> int:
-        return self.queues.idle_agents(queue)
+    def idle_agents(self, queue: str, now: float | None = None) -> int:
+        return self.queues.idle_agents(queue, now)
 
     # -- placing calls ---------------------------------------------------------
 

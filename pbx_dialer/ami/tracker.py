@@ -487,7 +487,10 @@ def _int(value: str, default: int = 0) -> int:
 class QueueTracker:
     """Members and waiting callers of every queue, as the PBX last told us."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_wrapup_s: dict[str, float] | None = None) -> None:
+        # Wrap-up of queues that set `wrapuptime`: member events carry only a member's
+        # own (Wrapuptime, 0 when unset), and Asterisk then applies the queue's.
+        self.queue_wrapup_s = dict(queue_wrapup_s or {})
         self._members: dict[tuple[str, str], AgentState] = {}
         self._waiting: dict[str, dict[str, float]] = {}
         # Every change is numbered, so a resync can tell what changed while it ran.
@@ -532,8 +535,14 @@ class QueueTracker:
     def members(self, queue: str) -> list[AgentState]:
         return [m for (q, _), m in sorted(self._members.items()) if q == queue]
 
-    def idle_agents(self, queue: str) -> int:
-        return sum(1 for m in self.members(queue) if m.idle)
+    def idle_agents(self, queue: str, now: float | None = None) -> int:
+        """Members free by device state; with `now`, those in wrap-up at `now` excluded."""
+        if now is None:
+            return sum(1 for m in self.members(queue) if m.idle)
+        return sum(1 for m in self.members(queue) if m.idle_at(now))
+
+    def in_wrapup(self, queue: str, now: float) -> int:
+        return sum(1 for m in self.members(queue) if m.in_wrapup(now))
 
     def logged_in(self, queue: str) -> int:
         return sum(1 for m in self.members(queue) if m.logged_in)
@@ -587,11 +596,23 @@ class QueueTracker:
             in_call=_flag(event.get("incall"))
             if event.get("incall")
             else bool(old and old.in_call),
+            wrapup_until=self._wrapup_until(event, old),
         )
         if state == old:
             return []
         self._members[(queue, interface)] = state
         return [state]
+
+    def _wrapup_until(self, event: AmiEvent, old: AgentState | None) -> float:
+        """LastCall + wrap-up, as app_queue decides (member's own wrap-up, else the
+        queue's): no call for the member before then. Events without LastCall keep it."""
+        if not event.get("lastcall"):
+            return old.wrapup_until if old is not None else 0.0
+        last_call = _int(event.get("lastcall"), 0)
+        wrapup = _int(event.get("wrapuptime"), 0) or self.queue_wrapup_s.get(event.get("queue"), 0)
+        if last_call <= 0 or wrapup <= 0:
+            return 0.0
+        return float(last_call + wrapup)
 
 
 # Every event the trackers read: Pbx asks its AMI client for these alone, and

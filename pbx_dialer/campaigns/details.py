@@ -275,10 +275,13 @@ def media_filter(raw: str | None) -> str | None:
     return None if value == "all" else value
 
 
-def agent_counts(agents: Sequence[AgentState], in_wrapup: set[str]) -> dict[str, int]:
-    """Agents of the queue: logged in, and of those: paused, on a call, in wrap-up (no
-    call, last call of the campaign not classified yet, see WRAPUP_S) and idle (the
-    rest: free for a call). `in_wrapup` holds agent names or interfaces."""
+def agent_counts(
+    agents: Sequence[AgentState], in_wrapup: set[str], now: float | None = None
+) -> dict[str, int]:
+    """Agents of the queue: logged in, and of those: paused, on a call, in wrap-up and
+    idle (the rest: free for a call). Wrap-up is the queue's (LastCall + wrap-up time,
+    at `now`) when the PBX told one, else: no call, last call of the campaign not
+    classified yet (see WRAPUP_S); `in_wrapup` holds those agents' names or interfaces."""
     counts = {"logged_in": 0, "idle": 0, "on_call": 0, "wrapup": 0, "paused": 0}
     for agent in agents:
         if not agent.logged_in:
@@ -288,7 +291,11 @@ def agent_counts(agents: Sequence[AgentState], in_wrapup: set[str]) -> dict[str,
             counts["paused"] += 1
         elif agent.in_call or agent.status in _ON_CALL_STATES:
             counts["on_call"] += 1
-        elif agent.name in in_wrapup or agent.interface in in_wrapup:
+        elif (
+            agent.in_wrapup(now)
+            if now is not None and agent.wrapup_until > 0
+            else agent.name in in_wrapup or agent.interface in in_wrapup
+        ):
             counts["wrapup"] += 1
         else:
             counts["idle"] += 1
@@ -427,7 +434,7 @@ class CampaignDetails:
         agents = pbx.agents(settings.queue) if pbx is not None else []
         waiting = len(pbx.queues.waiting(settings.queue)) if pbx is not None else 0
         wrapup = set(await detail_rows.unclassified_since(self.db, campaign.id, now - WRAPUP_S))
-        counts = agent_counts(agents, wrapup)
+        counts = agent_counts(agents, wrapup, now)
         calls = [c for c in self.dialer.live.values() if c.campaign_id == campaign.id]
         phases = {p: sum(1 for c in calls if c.phase == p) for p in ("ringing", "waiting")}
         talking = len(calls) - phases["ringing"] - phases["waiting"]

@@ -41,6 +41,7 @@ from pbx_dialer.pacing import (
     AGENT_AWAY,
     AGENT_BUSY,
     AGENT_IDLE,
+    AGENT_WRAPUP,
     DispatchLimit,
     PacingPolicy,
     PacingSnapshot,
@@ -147,6 +148,11 @@ class Dialer:
         self._limits: dict[int, DispatchLimit] = {}
         self._zones: dict[int, tuple[float, list[str | None]]] = {}
         self.refusal_hold_s = 2.0
+        # Agents in wrap-up, (pbx, queue, interface) -> when it ends: no AMI event says
+        # so, the dial loop tells the policies and wakes for it.
+        self._wrapups: dict[tuple[str, str, str], float] = {}
+        # When the PBX call-rate cap lets the next call go, if it held one back this pass.
+        self._rate_due: float | None = None
         # Agent desk hook: it follows the PBX events of the calls it places itself.
         self.event_listeners: list[Callable[[Pbx, PbxEvent], None]] = []
 
@@ -249,16 +255,39 @@ class Dialer:
             listener(pbx, event)
 
     def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
+        now = self.clock()
+        key = (pbx.name, event.queue, event.interface)
+        self._wrapups.pop(key, None)
         if isinstance(event, AgentLeft) or event.paused or not event.logged_in:
             state = AGENT_AWAY
+        elif event.in_wrapup(now):
+            state = AGENT_WRAPUP
+            self._wrapups[key] = event.wrapup_until
         else:
             state = AGENT_IDLE if event.idle else AGENT_BUSY
-        now = self.clock()
-        for campaign_id, (pbx_name, queue) in self._queue_of.items():
-            if queue == event.queue and (pbx_name or self.default_pbx) == pbx.name:
+        self._tell_agent(pbx.name, event.queue, event.interface, state, now)
+
+    def _tell_agent(self, pbx_name: str, queue: str, interface: str, state: str, at: float) -> None:
+        for campaign_id, (campaign_pbx, campaign_queue) in self._queue_of.items():
+            if campaign_queue == queue and (campaign_pbx or self.default_pbx) == pbx_name:
                 cached = self._policies.get(campaign_id)
                 if cached is not None:
-                    cached[1].on_agent(now, event.interface, state)
+                    cached[1].on_agent(at, interface, state)
+
+    def _end_wrapups(self, now: float) -> None:
+        """Wrap-ups over by now: those agents are idle again (Asterisk sends no event)."""
+        for key, until in sorted(self._wrapups.items()):
+            if until <= now:
+                del self._wrapups[key]
+                self._tell_agent(*key, AGENT_IDLE, until)
+
+    def next_wake(self) -> float | None:
+        """The next moment the dial loop must look again without being woken: a wrap-up
+        ends, or the PBX call-rate cap lets a held-back call go."""
+        moments = [*self._wrapups.values()]
+        if self._rate_due is not None:
+            moments.append(self._rate_due)
+        return min(moments) if moments else None
 
     async def _event_loop(self) -> None:
         """Store events in arrival order; calls that ended together in one transaction."""
@@ -392,8 +421,12 @@ class Dialer:
 
     async def _dial_loop(self) -> None:
         while True:
+            timeout = self.tick_seconds
+            due = self.next_wake()
+            if due is not None:
+                timeout = min(timeout, max(0.01, due - self.clock()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             try:
                 await self.dial_once()
@@ -402,6 +435,8 @@ class Dialer:
 
     async def dial_once(self) -> None:
         """One pass over the active campaigns: what the loop does at each wake-up."""
+        self._end_wrapups(self.clock())
+        self._rate_due = None
         for campaign in await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE):
             await self._dial_campaign(campaign)
 
@@ -454,11 +489,13 @@ class Dialer:
             for c in self.live.values()
             if c.pbx == pbx.name and c.campaign_id in mates and c.media == "agent"
         ]
+        now = self.clock()
         return PacingSnapshot(
-            now=self.clock(),
+            now=now,
             agents_logged_in=sum(1 for a in agents if a.logged_in),
-            agents_idle=sum(1 for a in agents if a.idle),
-            agents_wrapup=0,
+            # An agent in wrap-up gets no queue call yet: not idle for pacing.
+            agents_idle=sum(1 for a in agents if a.idle_at(now)),
+            agents_wrapup=sum(1 for a in agents if a.in_wrapup(now)),
             calls_ringing=sum(1 for c in queue_calls if c.phase == "ringing"),
             calls_waiting=sum(1 for c in queue_calls if c.phase == "waiting"),
             calls_live=len(calls),
@@ -497,13 +534,22 @@ class Dialer:
         centre_open, zones = await self.calling_hours(campaign, now)
         if not centre_open:
             return
+        wanted = self._take_rate(pbx, wanted)
+        if wanted <= 0:
+            return
         media = media_of(campaign.settings.dial_mode)
-        taken = await attempt_rows.take_records(
-            self.db, campaign.id, pbx.name, wanted, now, zones, media
-        )
-        if taken:
-            self._counts_due.add(campaign.id)
-        taken = await self._last_check(campaign, taken, now)
+        taken: list[attempt_rows.PlacedAttempt] = []
+        try:
+            taken = await attempt_rows.take_records(
+                self.db, campaign.id, pbx.name, wanted, now, zones, media
+            )
+            if taken:
+                self._counts_due.add(campaign.id)
+            taken = await self._last_check(campaign, taken, now)
+        finally:
+            # Fewer records than tokens (or none after the last check): the rest is
+            # for the next campaign.
+            pbx.call_rate.give_back(wanted - len(taken))
         limit.record(now, len(taken))
         for attempt in taken:
             self.live[attempt.id] = LiveCall(
@@ -515,6 +561,16 @@ class Dialer:
             task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
+
+    def _take_rate(self, pbx: Pbx, wanted: int) -> int:
+        """Take up to `wanted` calls from the PBX's calls-per-second bucket; what it
+        holds back waits for the next pass, which comes when a token is due."""
+        now = self.clock()
+        granted = pbx.call_rate.take(now, wanted)
+        if granted < wanted:
+            due = pbx.call_rate.next_due(now)
+            self._rate_due = due if self._rate_due is None else min(self._rate_due, due)
+        return granted
 
     async def _last_check(
         self, campaign: Campaign, taken: list[attempt_rows.PlacedAttempt], now: float

@@ -69,13 +69,17 @@ async def campaign_reasons(
             reasons.append(
                 reason("no_agents", f"no agent is logged in to queue {settings.queue!r}")
             )
-        elif not any(a.idle for a in agents):
+        elif not any(a.idle_at(now) for a in agents):
             paused = sum(1 for a in logged_in if a.paused)
+            # In wrap-up, the queue gives them no call until it is over.
+            wrapup = sum(1 for a in logged_in if a.in_wrapup(now))
+            aside = [f"{paused} paused"] if paused else []
+            aside += [f"{wrapup} in wrap-up"] if wrapup else []
             reasons.append(
                 reason(
                     "agents_busy",
                     f"all {len(logged_in)} agents of queue {settings.queue!r} are busy"
-                    + (f" ({paused} paused)" if paused else ""),
+                    + (f" ({', '.join(aside)})" if aside else ""),
                 )
             )
         if dialer.inbound_waiting_too_long(campaign, pbx, now):

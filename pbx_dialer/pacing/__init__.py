@@ -55,6 +55,7 @@ from pbx_dialer.pacing.policy import (
 )
 from pbx_dialer.pacing.power import FixedRatio, Power
 from pbx_dialer.pacing.predictive import Predictive
+from pbx_dialer.pacing.rate import CallRate
 from pbx_dialer.pacing.vicidial import VicidialAdaptHardLimit
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "AGENT_STATES",
     "AGENT_WRAPUP",
     "BasePolicy",
+    "CallRate",
     "DispatchLimit",
     "FixedRatio",
     "PacingPolicy",
