@@ -8,8 +8,9 @@ whatever the policy), it runs:
 
 * progressive: one call per idle agent;
 * predictive: pbx_dialer.pacing.Predictive, online, the campaign's 3% cap, nothing
-  tuned per case; its few constants were chosen on development seeds (1001-1003),
-  never on the seeds measured here (1-4);
+  tuned per case; its few constants were chosen on development seeds (1001-1008),
+  not on the seeds measured here (1-4; a few early runs of since-discarded variants
+  printed them too);
 * vicidial: VICIdial's ADAPT_HARD_LIMIT re-implemented (pbx_dialer/pacing/vicidial.py),
   with its default settings (3% drop limit, maximum level 3.0);
 * best-ratio: the best fixed dial level, picked IN HINDSIGHT on these very seeds: the

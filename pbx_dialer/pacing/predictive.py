@@ -26,10 +26,10 @@ How it decides (all online, from what it has been told so far):
   an agent and up on each abandoned one, so abandonment settles at a target share of
   the cap (not at the cap: the cap also holds hour by hour).
 * Hour guard: it keeps the last hour's answered and abandoned calls; when the
-  abandonments that hour could still absorb under the cap run low, it adds `guard_z` to
-  the margin (dialing progressively instead costs far more occupancy, and the few
-  abandonments left are enough room) until the hour has room again; with no room at all
-  it dials progressively.
+  abandonments that hour could still absorb under the cap (its room) fall below
+  `hour_slack`, the margin widens in proportion, up to `guard_z` more with no room left.
+  It does not fall back to progressive: that costs far more occupancy, and answering
+  fewer persons shrinks the hour's allowance further (3% of fewer answers).
 * Until enough history is in (or with fewer agents than `min_agents`) it is exactly
   progressive, and it never places a call while no agent is logged in. It never places
   fewer calls than progressive would.
@@ -308,8 +308,8 @@ class Predictive(BasePolicy):
         window: int = 1500,
         step: float = 0.02,
         z_start: float = 2.2,
-        hour_slack: float = 1.5,
-        guard_z: float = 1.0,
+        hour_slack: float = 2.5,
+        guard_z: float = 2.0,
         min_talks: int = 50,
     ) -> None:
         if not 0 < max_abandon_pct <= 100:
@@ -424,10 +424,11 @@ class Predictive(BasePolicy):
         self.z_now = self.z
         self.mode = "predictive"
         if room < self.hour_slack:
+            # The less room is left, the wider the margin: it keeps placing calls (each
+            # person reaching an agent makes room), ever more carefully.
             self.mode = "guard"
-            if room < 0.0:
-                return progressive
-            self.z_now = self.z + self.guard_z
+            short = min(1.0, (self.hour_slack - room) / self.hour_slack)
+            self.z_now = self.z + self.guard_z * short
         return max(progressive, min(self._predict(s), lines))
 
     def _ringing_ages(self, s: PacingSnapshot) -> list[float]:
