@@ -418,7 +418,15 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                                 "items": {
                                     "type": "object",
                                     "properties": {
-                                        "media": {"type": "string", "enum": ["agent", "message"]}
+                                        "media": {"type": "string", "enum": ["agent", "message"]},
+                                        "wrapup_s": {
+                                            "type": "number",
+                                            "nullable": True,
+                                            "minimum": 0,
+                                            "description": "the agent's wrap-up: seconds "
+                                            "from the call's end to its classification (0: "
+                                            "classified during the call; null: not yet)",
+                                        },
                                     },
                                 },
                             }

@@ -424,10 +424,14 @@ async def classify(
         settings, attempts = await _settings_and_attempts(conn, row["record_id"])
         # Validates the code and the callback, whatever the call's state.
         outcome = outcomes.by_agent(settings, attempts, code, now, callback_at, callback_agent)
+        # After-call work: from the call's end to this classification; one made during
+        # the call took none.
+        ended_at = row["ended_at"] if row["state"] == "ended" else None
+        wrapup_s = max(0.0, now - ended_at) if ended_at is not None else 0.0
         await conn.execute(
             "UPDATE attempts SET classification = ?, classified_by = ?, classified_at = ?, "
-            "callback_at = ?, callback_agent = ? WHERE id = ?",
-            (code, agent, now, callback_at, callback_agent, attempt_id),
+            "callback_at = ?, callback_agent = ?, wrapup_s = ? WHERE id = ?",
+            (code, agent, now, callback_at, callback_agent, wrapup_s, attempt_id),
         )
         if row["state"] == "ended":
             await _apply(conn, row["record_id"], row["campaign_id"], row["phone"], outcome, now)
