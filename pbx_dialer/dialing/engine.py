@@ -153,6 +153,7 @@ class Dialer:
         self._wrapups: dict[tuple[str, str, str], float] = {}
         # When the PBX call-rate cap lets the next call go, if it held one back this pass.
         self._rate_due: float | None = None
+        self._served_at: dict[int, float] = {}
         # Agent desk hook: it follows the PBX events of the calls it places itself.
         self.event_listeners: list[Callable[[Pbx, PbxEvent], None]] = []
 
@@ -437,7 +438,10 @@ class Dialer:
         """One pass over the active campaigns: what the loop does at each wake-up."""
         self._end_wrapups(self.clock())
         self._rate_due = None
-        for campaign in await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE):
+        active = await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE)
+        # The campaign the PBX's call-rate cap served longest ago asks first: under the
+        # cap, campaigns take turns instead of the first one taking every call.
+        for campaign in sorted(active, key=lambda c: self._served_at.get(c.id, 0.0)):
             await self._dial_campaign(campaign)
 
     def _policy(self, campaign: Campaign) -> PacingPolicy:
@@ -534,7 +538,7 @@ class Dialer:
         centre_open, zones = await self.calling_hours(campaign, now)
         if not centre_open:
             return
-        wanted = self._take_rate(pbx, wanted)
+        wanted = self._take_rate(pbx, campaign.id, wanted)
         if wanted <= 0:
             return
         media = media_of(campaign.settings.dial_mode)
@@ -562,11 +566,13 @@ class Dialer:
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
 
-    def _take_rate(self, pbx: Pbx, wanted: int) -> int:
+    def _take_rate(self, pbx: Pbx, campaign_id: int, wanted: int) -> int:
         """Take up to `wanted` calls from the PBX's calls-per-second bucket; what it
         holds back waits for the next pass, which comes when a token is due."""
         now = self.clock()
         granted = pbx.call_rate.take(now, wanted)
+        if granted > 0:
+            self._served_at[campaign_id] = now
         if granted < wanted:
             due = pbx.call_rate.next_due(now)
             self._rate_due = due if self._rate_due is None else min(self._rate_due, due)
