@@ -275,7 +275,7 @@ class Dialer:
                 if cached is not None:
                     cached[1].on_agent(at, interface, state)
 
-    def _end_wrapups(self, now: float) -> None:
+    def end_wrapups(self, now: float) -> None:
         """Wrap-ups over by now: those agents are idle again (Asterisk sends no event)."""
         for key, until in sorted(self._wrapups.items()):
             if until <= now:
@@ -436,7 +436,7 @@ class Dialer:
 
     async def dial_once(self) -> None:
         """One pass over the active campaigns: what the loop does at each wake-up."""
-        self._end_wrapups(self.clock())
+        self.end_wrapups(self.clock())
         self._rate_due = None
         active = await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE)
         # The campaign the PBX's call-rate cap served longest ago asks first: under the
