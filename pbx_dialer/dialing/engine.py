@@ -496,7 +496,8 @@ class Dialer:
         now = self.clock()
         return PacingSnapshot(
             now=now,
-            agents_logged_in=sum(1 for a in agents if a.logged_in),
+            # A paused agent takes no call: pacing counts only those who can.
+            agents_logged_in=sum(1 for a in agents if a.logged_in and not a.paused),
             # An agent in wrap-up gets no queue call yet: not idle for pacing.
             agents_idle=sum(1 for a in agents if a.idle_at(now)),
             agents_wrapup=sum(1 for a in agents if a.in_wrapup(now)),
