@@ -501,6 +501,7 @@ class Dialer:
             # An agent in wrap-up gets no queue call yet: not idle for pacing.
             agents_idle=sum(1 for a in agents if a.idle_at(now)),
             agents_wrapup=sum(1 for a in agents if a.in_wrapup(now)),
+            wrapup_ends=tuple(a.wrapup_until for a in agents if a.in_wrapup(now)),
             calls_ringing=sum(1 for c in queue_calls if c.phase == "ringing"),
             calls_waiting=sum(1 for c in queue_calls if c.phase == "waiting"),
             calls_live=len(calls),

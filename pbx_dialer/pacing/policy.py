@@ -34,6 +34,9 @@ class PacingSnapshot:
     calls_waiting: int  # answered by a person, waiting for an agent
     calls_live: int  # every attempt of the campaign not ended yet (ringing, waiting, talking)
     max_lines: int  # the campaign's throttle
+    # When each agent in wrap-up will be free (times, like `now`), if the caller knows
+    # (Asterisk's queue wrap-up does); empty: a policy estimates it from what it saw.
+    wrapup_ends: tuple[float, ...] = ()
 
 
 class PacingPolicy(Protocol):

@@ -441,6 +441,9 @@ class Predictive(BasePolicy):
         return ages
 
     def _wrap_remaining(self, s: PacingSnapshot, wrap_mean: float) -> list[float]:
+        if s.agents_wrapup and len(s.wrapup_ends) == s.agents_wrapup:
+            # The queue says when each wrap-up ends: no need to guess from the average.
+            return [max(0.0, end - s.now) for end in s.wrapup_ends]
         tracked = [
             max(0.0, wrap_mean - (s.now - since))
             for state, since in self.agents.values()

@@ -4,6 +4,7 @@ yes/no events (exact and normal), and the decisions they lead to."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -194,3 +195,20 @@ def test_a_repeated_agent_status_does_not_restart_the_talk() -> None:
     busy_since(policy, now - 2.0, range(8))  # the PBX says "busy" again
     ages = policy._talk_ages(snapshot(now), 8)
     assert ages == [115.0] * 8
+
+
+def test_wrap_ups_whose_end_the_queue_tells_are_taken_as_told() -> None:
+    """Six agents are in wrap-up and the queue says when each ends. Ending in a second,
+    they are as good as free; ending in five minutes, they are not: the policy places
+    more calls for the first team. Without the ends it falls back on its own estimate."""
+    now = 1000.0
+    policy = experienced()
+    busy_since(policy, now - 1.0, range(2))
+    team = {"agents_idle": 2, "agents_wrapup": 6}
+    soon = replace(snapshot(now, **team), wrapup_ends=(now + 1.0,) * 6)
+    late = replace(soon, wrapup_ends=(now + 300.0,) * 6)
+    assert policy._wrap_remaining(soon, 0.0) == [1.0] * 6
+    assert policy._wrap_remaining(late, 0.0) == [300.0] * 6
+    assert policy.calls_to_place(soon) > policy.calls_to_place(late) >= 2
+    unknown = snapshot(now, **team)
+    assert policy._wrap_remaining(unknown, 20.0) == [10.0] * 6
