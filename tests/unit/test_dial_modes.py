@@ -3,7 +3,7 @@ how the dialer runs and stores their calls."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -21,7 +21,7 @@ from pbx_dialer.storage.db import Database
 
 
 def snapshot(**values: int) -> PacingSnapshot:
-    base = {
+    base: dict[str, Any] = {
         "agents_logged_in": 0,
         "agents_idle": 0,
         "agents_wrapup": 0,

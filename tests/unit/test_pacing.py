@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pbx_dialer.pacing import DispatchLimit, PacingSnapshot, Progressive
 
 
 def snapshot(**values: int) -> PacingSnapshot:
-    base = dict(agents_logged_in=3, agents_idle=3, agents_wrapup=0, calls_ringing=0,
-                calls_waiting=0, calls_live=0, max_lines=10)  # fmt: skip
+    base: dict[str, Any] = dict(agents_logged_in=3, agents_idle=3, agents_wrapup=0,
+                                calls_ringing=0, calls_waiting=0, calls_live=0,
+                                max_lines=10)  # fmt: skip
     base.update(values)
     return PacingSnapshot(now=0.0, **base)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -104,8 +105,9 @@ def test_balance_of_many_events_is_close_to_exact() -> None:
 
 
 def snapshot(now: float, **values: int) -> PacingSnapshot:
-    base = dict(agents_logged_in=10, agents_idle=2, agents_wrapup=0, calls_ringing=0,
-                calls_waiting=0, calls_live=8, max_lines=100)  # fmt: skip
+    base: dict[str, Any] = dict(agents_logged_in=10, agents_idle=2, agents_wrapup=0,
+                                calls_ringing=0, calls_waiting=0, calls_live=8,
+                                max_lines=100)  # fmt: skip
     base.update(values)
     return PacingSnapshot(now=now, **base)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pbx_dialer.pacing import (
@@ -17,8 +19,9 @@ from pbx_dialer.pacing import (
 
 
 def snapshot(now: float = 0.0, **values: int) -> PacingSnapshot:
-    base = dict(agents_logged_in=10, agents_idle=3, agents_wrapup=0, calls_ringing=0,
-                calls_waiting=0, calls_live=7, max_lines=100)  # fmt: skip
+    base: dict[str, Any] = dict(agents_logged_in=10, agents_idle=3, agents_wrapup=0,
+                                calls_ringing=0, calls_waiting=0, calls_live=7,
+                                max_lines=100)  # fmt: skip
     base.update(values)
     return PacingSnapshot(now=now, **base)
 
