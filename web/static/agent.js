@@ -180,28 +180,16 @@
     $("#desk-countdown-s").textContent = String(Math.max(0, Math.ceil(res.autodial_at - serverNow())));
   }
 
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
-    const link = $("#link-state");
-    ws.onopen = () => { link.textContent = "live"; link.className = "pill pill-on"; read(); };
-    ws.onclose = () => {
-      link.textContent = "reconnecting…";
-      link.className = "pill pill-off";
-      setTimeout(connect, 1000);
-    };
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      const current = desk && desk.call ? desk.call.attempt_id : null;
-      if (
-        (m.type === "agent_desk" && m.interface === agent)
-        || ((m.type === "agent" || m.type === "agent_left") && m.interface === agent)
-        || (m.attempt_id !== undefined && m.attempt_id === current)
-        || (m.type === "call" && m.agent && desk && m.agent === desk.name)
-      ) {
-        read();
-      }
-    };
+  function onMessage(m) {
+    const current = desk && desk.call ? desk.call.attempt_id : null;
+    if (
+      (m.type === "agent_desk" && m.interface === agent)
+      || ((m.type === "agent" || m.type === "agent_left") && m.interface === agent)
+      || (m.attempt_id !== undefined && m.attempt_id === current)
+      || (m.type === "call" && m.agent && desk && m.agent === desk.name)
+    ) {
+      read();
+    }
   }
 
   $("#desk-next").addEventListener("click", () => act("next"));
@@ -220,5 +208,5 @@
   });
   setInterval(tick, 250);
   read();
-  connect();
+  window.pbxLive("/ws", onMessage, { onOpen: read });
 })();

@@ -177,32 +177,20 @@
     if (ids.length) refresh(ids);
   }
 
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws/dashboard`);
-    const state = $("#link-state");
-    ws.onopen = () => { state.textContent = "live"; state.className = "pill pill-on"; };
-    ws.onclose = () => {
-      state.textContent = "reconnecting…";
-      state.className = "pill pill-off";
-      setTimeout(connect, 1000);
-    };
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === "changed" && rows.has(Number(m.campaign_id))) {
-        dirty.add(Number(m.campaign_id));
-        if (timer === null) timer = setTimeout(flush, 300);
-      } else if (m.type === "changed" && m.cause === "campaign" && rows.size >= total) {
-        // A new campaign, with every row loaded: it takes its place in the sort order.
-        if (timer === null) timer = setTimeout(() => { timer = null; reload(); }, 300);
-      } else if (m.type === "tick" && rows.size) {
-        refresh([...rows.keys()].slice(0, MAX_PAGE));
-      }
-    };
+  function onMessage(m) {
+    if (m.type === "changed" && rows.has(Number(m.campaign_id))) {
+      dirty.add(Number(m.campaign_id));
+      if (timer === null) timer = setTimeout(flush, 300);
+    } else if (m.type === "changed" && m.cause === "campaign" && rows.size >= total) {
+      // A new campaign, with every row loaded: it takes its place in the sort order.
+      if (timer === null) timer = setTimeout(() => { timer = null; reload(); }, 300);
+    } else if (m.type === "tick" && rows.size) {
+      refresh([...rows.keys()].slice(0, MAX_PAGE));
+    }
   }
 
 
   take(JSON.parse($("#table-data").textContent));
   draw();
-  connect();
+  window.pbxLive("/ws/dashboard", onMessage);
 })();

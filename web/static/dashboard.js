@@ -384,22 +384,10 @@
   $("#dash-force").addEventListener("click", () => refreshAll());
   $("#dash-auto").addEventListener("click", () => setAuto(!auto));
 
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws/dashboard`);
-    const state = $("#link-state");
-    ws.onopen = () => { state.textContent = "live"; state.className = "pill pill-on"; };
-    ws.onclose = () => {
-      state.textContent = "reconnecting…";
-      state.className = "pill pill-off";
-      setTimeout(connect, 1000);
-    };
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === "changed") changed(m);
-      else if (m.type === "tick" && auto) refreshAll();
-      else if (m.type === "hello" && auto && document.body.dataset.refreshes) refreshAll(); // reconnected
-    };
+  function onMessage(m) {
+    if (m.type === "changed") changed(m);
+    else if (m.type === "tick" && auto) refreshAll();
+    else if (m.type === "hello" && auto && document.body.dataset.refreshes) refreshAll(); // reconnected
   }
 
 
@@ -410,5 +398,5 @@
   draw();
   applied(first.at);
   document.body.dataset.auto = "on";
-  connect();
+  window.pbxLive("/ws/dashboard", onMessage);
 })();

@@ -547,26 +547,12 @@
       refresh(["why", "realtime"]);
     }
   }
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
-    const state = $("#link-state");
-    ws.onopen = () => {
-      state.textContent = "live";
-      state.className = "pill pill-on";
-      // Whatever changed while the link was down.
-      refresh(["pie", "realtime", "why", "tab"]);
-    };
-    ws.onclose = () => {
-      state.textContent = "reconnecting…";
-      state.className = "pill pill-off";
-      setTimeout(connect, 1000);
-    };
-    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
-  }
 
   Promise.all([guarded(loadPie)(), guarded(loadRealtime)(), guarded(loadWhy)(), loadTab()]).then(() => {
     root.dataset.ready = "yes";
   });
-  connect();
+  window.pbxLive("/ws", onMessage, {
+    // Whatever changed while the link was down.
+    onOpen: () => refresh(["pie", "realtime", "why", "tab"]),
+  });
 })();

@@ -26,16 +26,8 @@
     document.body.dataset.importState = imp.state;
   }
 
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
-    const state = $("#link-state");
-    ws.onopen = () => { state.textContent = "live"; state.className = "pill pill-on"; };
-    ws.onclose = () => { state.textContent = "reconnecting…"; state.className = "pill pill-off"; setTimeout(connect, 1000); };
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === "import") show(m.import);
-    };
+  function onMessage(m) {
+    if (m.type === "import") show(m.import);
   }
 
   $("#import-form").addEventListener("submit", async (ev) => {
@@ -65,5 +57,5 @@
     const first = await fetch(`/api/imports/${importId}`);
     if (first.ok) show(await first.json());
   });
-  connect();
+  window.pbxLive("/ws", onMessage);
 })();

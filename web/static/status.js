@@ -246,30 +246,18 @@
     updateAttempts();
   }
 
-  let delay = 500;
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
-    const state = $("#link-state");
-    ws.onopen = () => { delay = 500; state.textContent = "live"; state.className = "pill pill-on"; };
-    ws.onclose = () => {
-      state.textContent = "reconnecting…"; state.className = "pill pill-off";
-      setTimeout(connect, delay); delay = Math.min(delay * 2, 10000);
-    };
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === "snapshot") snapshot(m);
-      else if (m.type === "call") liveRow(m);
-      else if (m.type === "attempt_ended") attemptEnded(m);
-      else if (m.type === "call_cancelled") callCancelled(m);
-      else if (m.type === "campaign") campaignRow(m.campaign, m.campaign.records);
-      else if (m.type === "pbx") pbxState(m);
-      document.body.dataset.lastMessage = m.type;
-    };
+  function onMessage(m) {
+    if (m.type === "snapshot") snapshot(m);
+    else if (m.type === "call") liveRow(m);
+    else if (m.type === "attempt_ended") attemptEnded(m);
+    else if (m.type === "call_cancelled") callCancelled(m);
+    else if (m.type === "campaign") campaignRow(m.campaign, m.campaign.records);
+    else if (m.type === "pbx") pbxState(m);
+    document.body.dataset.lastMessage = m.type;
   }
 
   document.querySelectorAll("#attempts td.c-ended[data-ts]").forEach((td) => {
     td.textContent = clockTime(td.dataset.ts);
   });
-  connect();
+  window.pbxLive("/ws", onMessage, { delay: 500, maxDelay: 10000 });
 })();
