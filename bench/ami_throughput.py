@@ -36,7 +36,6 @@ import io
 import json
 import os
 import pstats
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,26 +43,26 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+from _common import (  # puts ROOT on sys.path, before pbx_dialer is imported
+    FIRST_NUMBER,
+    NULL_CONTEXT,
+    QUEUE,
+    admin_token,
+    campaign_of_records,
+    serve,
+    settings_for,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pbx_dialer.ami import actions  # noqa: E402
-from pbx_dialer.auth.model import Role, User  # noqa: E402
-from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings  # noqa: E402
-from pbx_dialer.http import keys  # noqa: E402
-from pbx_dialer.http.app import create_app  # noqa: E402
-from pbx_dialer.notifier import Message, Notifier  # noqa: E402
-from pbx_dialer.pacing.policy import BasePolicy, PacingSnapshot  # noqa: E402
-from pbx_dialer.testing.asterisk import AsteriskInstance  # noqa: E402
+from pbx_dialer.ami import actions
+from pbx_dialer.http import keys
+from pbx_dialer.http.app import create_app
+from pbx_dialer.notifier import Message, Notifier
+from pbx_dialer.pacing.policy import BasePolicy, PacingSnapshot
+from pbx_dialer.testing.asterisk import AsteriskInstance
 
 GOAL_RATIO = 0.8
 GOAL_CPU_MS = 0.5
-NULL_CONTEXT = "sim-null"  # extensions_sim.conf: every number hangs up at once
-FIRST_NUMBER = 1_000_000  # 7-digit numbers, matched by _X. in [sim-null]
 RING_TIMEOUT_S = 30  # the campaign default; the raw Originate carries the same Timeout
-QUEUE = "bench"
 
 
 @dataclass
@@ -251,57 +250,19 @@ class CountingNotifier(Notifier):
 async def dialer_run(
     ast: AsteriskInstance, calls: int, lines: int, tmp: Path, profile: cProfile.Profile | None
 ) -> tuple[Completions, int]:
-    settings = Settings(
-        database=DatabaseSettings(path=str(tmp / "dialer.sqlite3")),
-        pbx=(
-            PbxSettings(
-                host=ast.ami_host,
-                port=ast.ami_port,
-                username=ast.dialer_user,
-                secret=ast.dialer_secret,
-                dial_template=f"Local/{{number}}@{NULL_CONTEXT}",
-            ),
-        ),
-        dialer=DialerSettings(tick_seconds=0.2),
-    )
-    app = create_app(settings)
+    app = create_app(settings_for(ast, tmp, tick_seconds=0.2))
     done = Completions()
     notifier = CountingNotifier(done, calls)
     app[keys.notifier_key] = notifier  # read by the cleanup contexts at startup
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}"
+    runner, base = await serve(app)
     try:
         await app[keys.pbxs_key]["main"].client.wait_ready(10)
         app[keys.dialer_key].policy_factory = unlimited
-        # The API needs a log-in: an admin with an API token, as a script would have.
-        auth = app[keys.auth_key]
-        admin = await auth.create_user(
-            User(id=0, username="bench", role=Role.ADMIN), os.urandom(16).hex()
-        )
-        token = (await auth.new_token(admin, "bench"))[1]
+        token = await admin_token(app)
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
-            async with http.post(
-                f"{base}/api/campaigns",
-                json={"name": "AMI throughput", "queue": QUEUE, "max_lines": lines,
-                      "max_attempts": 1, "ring_timeout_s": RING_TIMEOUT_S},
-            ) as resp:  # fmt: skip
-                if resp.status != 201:
-                    raise RuntimeError(f"campaign not created: {await resp.text()}")
-                campaign_id = (await resp.json())["id"]
-            for start in range(0, calls, 10_000):
-                batch = [
-                    {"phone": str(FIRST_NUMBER + i), "name": f"Customer {i}"}
-                    for i in range(start, min(calls, start + 10_000))
-                ]
-                async with http.post(
-                    f"{base}/api/campaigns/{campaign_id}/records", json={"records": batch}
-                ) as resp:
-                    if resp.status != 201:
-                        raise RuntimeError(f"records not added: {await resp.text()}")
+            campaign = {"name": "AMI throughput", "queue": QUEUE, "max_lines": lines,
+                        "max_attempts": 1, "ring_timeout_s": RING_TIMEOUT_S}  # fmt: skip
+            campaign_id = await campaign_of_records(http, base, campaign, calls)
             # Nothing else talks to the server from here on: its CPU is the dialer's.
             if profile is not None:
                 profile.enable()

@@ -35,7 +35,6 @@ import json
 import multiprocessing
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,28 +43,28 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import (
+    QUEUE,
+    admin_token,
+    campaign_of_records,
+    serve,
+    settings_for,
+)  # puts ROOT on sys.path
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pbx_dialer.ami.messages import AmiEvent  # noqa: E402
-from pbx_dialer.ami.pbx import Pbx  # noqa: E402
-from pbx_dialer.auth.model import Role, User  # noqa: E402
-from pbx_dialer.calls import CallEnded, PbxEvent  # noqa: E402
-from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings  # noqa: E402
-from pbx_dialer.http import keys  # noqa: E402
-from pbx_dialer.http.app import create_app  # noqa: E402
-from pbx_dialer.http.auth import COOKIE  # noqa: E402
-from pbx_dialer.notifier import Message, Notifier  # noqa: E402
-from pbx_dialer.pacing.policy import BasePolicy, PacingSnapshot  # noqa: E402
-from pbx_dialer.testing.asterisk import AsteriskInstance  # noqa: E402
+from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.auth.model import Role, User
+from pbx_dialer.calls import CallEnded, PbxEvent
+from pbx_dialer.http import keys
+from pbx_dialer.http.app import create_app
+from pbx_dialer.http.auth import COOKIE
+from pbx_dialer.notifier import Message, Notifier
+from pbx_dialer.pacing.policy import BasePolicy, PacingSnapshot
+from pbx_dialer.testing.asterisk import AsteriskInstance
 
 GOAL_P99_MS = 200.0
-NULL_CONTEXT = "sim-null"  # extensions_sim.conf: every number hangs up at once
-FIRST_NUMBER = 1_000_000  # 7-digit numbers, matched by _X. in [sim-null]
 FETCH_DELAY_S = 0.3  # dashboard.js: changes that come together cost one fetch
-QUEUE = "bench"
 
 
 # --- the viewers, in a process of their own ----------------------------------------------
@@ -228,26 +227,9 @@ async def run(viewers: int, seconds: float, rate: float, fetch: bool) -> dict[st
     calls = int(rate * seconds) + 10
     async with AsteriskInstance() as ast:
         with tempfile.TemporaryDirectory(prefix="pbx-bench-live-") as tmp:
-            settings = Settings(
-                database=DatabaseSettings(path=str(Path(tmp) / "dialer.sqlite3")),
-                pbx=(
-                    PbxSettings(
-                        host=ast.ami_host,
-                        port=ast.ami_port,
-                        username=ast.dialer_user,
-                        secret=ast.dialer_secret,
-                        dial_template=f"Local/{{number}}@{NULL_CONTEXT}",
-                    ),
-                ),
-                dialer=DialerSettings(tick_seconds=0.1),
-            )
-            app = create_app(settings)
+            app = create_app(settings_for(ast, Path(tmp), tick_seconds=0.1))
             app[keys.notifier_key] = TimingNotifier(times)  # read by the cleanup contexts
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+            runner, base = await serve(app)
             try:
                 return await _measure(app, base, times, viewers, seconds, rate, fetch, calls)
             finally:
@@ -269,27 +251,13 @@ async def _measure(
     hook_pbx(pbx, times)
     policy = Steady(rate)
     app[keys.dialer_key].policy_factory = lambda _mode, **_: policy
+    token = await admin_token(app)
     auth = app[keys.auth_key]
-    admin = await auth.create_user(
-        User(id=0, username="bench", role=Role.ADMIN), os.urandom(16).hex()
-    )
-    token = (await auth.new_token(admin, "bench"))[1]
     password = os.urandom(16).hex()
     await auth.create_user(User(id=0, username="wall", role=Role.VIEWER), password)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as api:
-        async with api.post(
-            f"{base}/api/campaigns",
-            json={"name": "Live bench", "queue": QUEUE, "max_lines": 200, "max_attempts": 1},
-        ) as resp:
-            if resp.status != 201:
-                raise RuntimeError(f"campaign not created: {await resp.text()}")
-            campaign_id = (await resp.json())["id"]
-        records = [{"phone": str(FIRST_NUMBER + i), "name": f"Customer {i}"} for i in range(calls)]
-        async with api.post(
-            f"{base}/api/campaigns/{campaign_id}/records", json={"records": records}
-        ) as resp:
-            if resp.status != 201:
-                raise RuntimeError(f"records not added: {await resp.text()}")
+        campaign = {"name": "Live bench", "queue": QUEUE, "max_lines": 200, "max_attempts": 1}
+        campaign_id = await campaign_of_records(api, base, campaign, calls)
         # The viewers log in as a viewer would (one wall-screen account, one session).
         async with (
             aiohttp.ClientSession() as login,

@@ -3,38 +3,26 @@ Asterisk, both runs place every call, and its last line is the JSON the issue as
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.pbx.bench_run import run_bench
+
 pytestmark = pytest.mark.pbx
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "ami_throughput.py"
 
 
 def test_bench_places_every_call_and_ends_with_its_figures() -> None:
-    out = subprocess.run(
-        [sys.executable, str(BENCH), "--calls", "300", "--lines", "50"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    lines = out.stdout.strip().splitlines()
-    figures = json.loads(lines[-1])
+    stdout, lines, figures = run_bench("ami_throughput.py", "--calls", "300", "--lines", "50")
     assert set(figures) == {"raw_per_s", "dialer_per_s", "ratio", "cpu_ms_per_call"}
     assert figures["raw_per_s"] > 0 and figures["dialer_per_s"] > 0
     assert figures["cpu_ms_per_call"] > 0
     assert figures["ratio"] == pytest.approx(figures["dialer_per_s"] / figures["raw_per_s"], 0.01)
     # Every call of both runs completed: [sim-null] hangs up before answering, so the raw
     # script sees Failure responses and the dialer stores FAILED attempts.
-    assert "raw AMI script: 300 originates" in out.stdout
-    assert "results {'Failure': 300}" in out.stdout
-    assert "dialer: 300 attempts stored as ended of 300 (0 cancelled)" in out.stdout
-    assert "results {'FAILED': 300}" in out.stdout
-    assert "WARNING" not in out.stdout
+    assert "raw AMI script: 300 originates" in stdout
+    assert "results {'Failure': 300}" in stdout
+    assert "dialer: 300 attempts stored as ended of 300 (0 cancelled)" in stdout
+    assert "results {'FAILED': 300}" in stdout
+    assert "WARNING" not in stdout
     # The goals are stated with an honest verdict, whichever it is.
     assert any(line.startswith("ratio dialer/raw:") and "goal >= 0.8" in line for line in lines)
     assert any(line.startswith("dialer CPU per call:") for line in lines)
