@@ -269,6 +269,12 @@ _CAMPAIGN_OK = json_response("the campaign", CAMPAIGN)
 _NOT_FOUND = error_response("no such campaign")
 _REFUSED = error_response("not allowed in the campaign's status")
 _INVALID = error_response("invalid input; `fields` names each bad field")
+RECORD_ID_PARAM: dict[str, Any] = {
+    "name": "record_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
 _BAD_JSON = error_response("the body is not JSON")
 _ACTOR = {"name": "X-Actor", "in": "header", "required": False, "schema": {"type": "string"}}
 
@@ -473,12 +479,7 @@ OPENAPI_PATHS["/api/campaigns/{id}/why"] = {
 OPENAPI_PATHS["/api/campaigns/{id}/records/{record_id}/why"] = {
     "parameters": [
         ID_PARAM,
-        {
-            "name": "record_id",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 0},
-        },
+        RECORD_ID_PARAM,
     ],
     "get": {
         "summary": "Why this record is not being dialed now",

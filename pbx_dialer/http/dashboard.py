@@ -8,13 +8,12 @@ transfer) and sends a tick every TICK_S, on which the page fetches fresh panels:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from pbx_dialer.auth.model import User
 from pbx_dialer.campaigns.dashboard import MAX_PAGE, PAGE_SIZE, DashboardService, PageRequest
@@ -23,6 +22,7 @@ from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response, page_params
+from pbx_dialer.http.websockets import serve_until_closed
 from pbx_dialer.storage.dashboard import SORTS
 
 TICK_S = 30.0
@@ -166,16 +166,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             )
 
     sender = asyncio.get_running_loop().create_task(pump())
-    try:
-        async for msg in ws:
-            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                break
-    finally:
-        subscription.close()
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-            await sender
-    return ws
+    return await serve_until_closed(ws, subscription, [sender])
 
 
 # -- OpenAPI --------------------------------------------------------------------------

@@ -28,10 +28,10 @@ from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.campaigns.service import CampaignNotFound
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
-from pbx_dialer.http.campaigns import path_id
+from pbx_dialer.http.campaigns import RECORD_ID_PARAM, path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ID_PARAM, error_response, json_response, page_params
-from pbx_dialer.http.records import PRINTABLE, BadInput, _record_filter, int_param
+from pbx_dialer.http.records import BadInput, _record_filter, int_param, pattern_param
 from pbx_dialer.storage import details as detail_rows
 
 # Where each PBX's MixMonitor files are (its astspooldir/monitor), by PBX name. Set by
@@ -269,16 +269,6 @@ _CUSTOMER = _obj(
 )
 
 
-def _pattern(name: str, what: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": f"{what}; `?` is one character, `*` one or more; whole-field match",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": PRINTABLE},
-    }
-
-
 _ATTEMPT = _obj(
     ["id", "phone", "state", "placed_at", "recording"],
     {
@@ -320,10 +310,10 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "get": {
             "summary": "The Customers tab: records with their current result, searched and paged",
             "parameters": [
-                _pattern("q", "name, phone or external id"),
-                _pattern("name", "name"),
-                _pattern("phone", "phone number"),
-                _pattern("external_id", "external id"),
+                pattern_param("q", "name, phone or external id"),
+                pattern_param("name", "name"),
+                pattern_param("phone", "phone number"),
+                pattern_param("external_id", "external id"),
                 *page_params(MAX_CUSTOMER_PAGE),
             ],
             "responses": {
@@ -349,12 +339,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     "/api/campaigns/{id}/records/{record_id}/attempts": {
         "parameters": [
             ID_PARAM,
-            {
-                "name": "record_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 0},
-            },
+            RECORD_ID_PARAM,
         ],
         "get": {
             "summary": "Every attempt made to a record (each of its numbers), newest first",

@@ -218,7 +218,8 @@ _RECORD = {
 }
 
 
-def _pattern_param(name: str, what: str) -> dict[str, Any]:
+def pattern_param(name: str, what: str) -> dict[str, Any]:
+    """A documented LIKE-pattern query parameter (records search, the details page's tab)."""
     return {
         "name": name,
         "in": "query",
@@ -310,10 +311,10 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "get": {
             "summary": "Search a campaign's records, paginated",
             "parameters": [
-                _pattern_param("q", "name, phone or external id"),
-                _pattern_param("name", "customer name"),
-                _pattern_param("phone", "phone number"),
-                _pattern_param("external_id", "external id"),
+                pattern_param("q", "name, phone or external id"),
+                pattern_param("name", "customer name"),
+                pattern_param("phone", "phone number"),
+                pattern_param("external_id", "external id"),
                 {
                     "name": "state",
                     "in": "query",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from pbx_dialer.auth.model import User
 from pbx_dialer.auth.visibility import may_receive, visible
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_session, current_user
+from pbx_dialer.http.websockets import serve_until_closed
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
@@ -96,18 +96,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(pump()), loop.create_task(recheck())]
-    try:
-        async for msg in ws:
-            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                break
-    finally:
-        subscription.close()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-                await task
-    return ws
+    return await serve_until_closed(ws, subscription, tasks)
 
 
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {

@@ -12,6 +12,7 @@ from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.records.inventory import StateCount
 from pbx_dialer.storage.campaigns import campaign_from_row
 from pbx_dialer.storage.db import Database
+from pbx_dialer.storage.records import STATE_COUNT_COLUMNS, band_edges, state_count_from_row
 from pbx_dialer.storage.transfers import RECENT_S
 
 # Sort key -> ORDER BY expression. The id breaks ties so pages never overlap.
@@ -59,27 +60,13 @@ async def inventory_counts(
     if not campaign_ids:
         return found
     rows = await db.fetchall(
-        "SELECT campaign_id, state, list_enabled, count(*) AS total, "
-        "sum(attempts = 0 AND next_attempt_at <= ?1) AS fresh_due, "
-        "sum(next_attempt_at <= ?1) AS due_now, "
-        "sum(next_attempt_at > ?1 AND next_attempt_at <= ?2) AS due_0_15, "
-        "sum(next_attempt_at > ?2 AND next_attempt_at <= ?3) AS due_15_30 "
+        f"SELECT campaign_id, {STATE_COUNT_COLUMNS}"
         "FROM records WHERE campaign_id IN (SELECT value FROM json_each(?4)) "
         "GROUP BY campaign_id, state, list_enabled",
-        (now, now + 15 * 60, now + 30 * 60, json.dumps(list(campaign_ids))),
+        (*band_edges(now), json.dumps(list(campaign_ids))),
     )
     for r in rows:
-        found.setdefault(r["campaign_id"], []).append(
-            StateCount(
-                state=r["state"],
-                list_enabled=bool(r["list_enabled"]),
-                total=r["total"],
-                fresh_due=r["fresh_due"],
-                due_now=r["due_now"],
-                due_0_15=r["due_0_15"],
-                due_15_30=r["due_15_30"],
-            )
-        )
+        found.setdefault(r["campaign_id"], []).append(state_count_from_row(r))
     return found
 
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from pbx_dialer.records.inventory import StateCount
 from pbx_dialer.records.search import like_prefix
 from pbx_dialer.storage import lists as list_rows
@@ -161,31 +163,43 @@ async def mark_filtered(db: Database, record_id: int, reason: str) -> bool:
     return cursor.rowcount == 1
 
 
+# The inventory's grouped counts per (state, list_enabled), with the due-time bands; ?1..?3
+# are band_edges(now). Shared by this campaign's inventory and the dashboard's many.
+STATE_COUNT_COLUMNS = (
+    "state, list_enabled, count(*) AS total, "
+    "sum(attempts = 0 AND next_attempt_at <= ?1) AS fresh_due, "
+    "sum(next_attempt_at <= ?1) AS due_now, "
+    "sum(next_attempt_at > ?1 AND next_attempt_at <= ?2) AS due_0_15, "
+    "sum(next_attempt_at > ?2 AND next_attempt_at <= ?3) AS due_15_30 "
+)
+
+
+def band_edges(now: float) -> tuple[float, float, float]:
+    """The parameters ?1..?3 of STATE_COUNT_COLUMNS: now, in 15 and in 30 minutes."""
+    return now, now + 15 * 60, now + 30 * 60
+
+
+def state_count_from_row(r: aiosqlite.Row) -> StateCount:
+    return StateCount(
+        state=r["state"],
+        list_enabled=bool(r["list_enabled"]),
+        total=r["total"],
+        fresh_due=r["fresh_due"],
+        due_now=r["due_now"],
+        due_0_15=r["due_0_15"],
+        due_15_30=r["due_15_30"],
+    )
+
+
 async def inventory_counts(db: Database, campaign_id: int, now: float) -> list[StateCount]:
     """One grouped pass over the campaign's records, index-only on records_pick: groups
     follow the index order (state, list_enabled), so no sort is needed."""
-    edge1, edge2 = now + 15 * 60, now + 30 * 60
     rows = await db.fetchall(
-        "SELECT state, list_enabled, count(*) AS total, "
-        "sum(attempts = 0 AND next_attempt_at <= ?1) AS fresh_due, "
-        "sum(next_attempt_at <= ?1) AS due_now, "
-        "sum(next_attempt_at > ?1 AND next_attempt_at <= ?2) AS due_0_15, "
-        "sum(next_attempt_at > ?2 AND next_attempt_at <= ?3) AS due_15_30 "
+        f"SELECT {STATE_COUNT_COLUMNS}"
         "FROM records WHERE campaign_id = ?4 GROUP BY state, list_enabled",
-        (now, edge1, edge2, campaign_id),
+        (*band_edges(now), campaign_id),
     )
-    return [
-        StateCount(
-            state=r["state"],
-            list_enabled=bool(r["list_enabled"]),
-            total=r["total"],
-            fresh_due=r["fresh_due"],
-            due_now=r["due_now"],
-            due_0_15=r["due_0_15"],
-            due_15_30=r["due_15_30"],
-        )
-        for r in rows
-    ]
+    return [state_count_from_row(r) for r in rows]
 
 
 @dataclass(frozen=True)
