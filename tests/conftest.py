@@ -157,20 +157,29 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-@pytest_asyncio.fixture
-async def api(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """The dialer served on loopback with no Asterisk behind it (its AMI link keeps
-    retrying a closed port): for API tests that place no call."""
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-    settings = Settings(
-        database=DatabaseSettings(path=str(tmp_path / "api.sqlite3")),
-        pbx=(
-            PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5, reconnect_max=5.0),
-        ),
+        port: int = s.getsockname()[1]
+    return port
+
+
+def offline_settings(database: Path, **pbx: Any) -> Settings:
+    """Settings for the dialer with no Asterisk behind it (its AMI link keeps retrying a
+    closed port; `pbx` overrides more of its PbxSettings), its dial loop every 0.2 s."""
+    return Settings(
+        database=DatabaseSettings(path=str(database)),
+        pbx=(PbxSettings(port=closed_port(), secret="unused", connect_timeout=0.5, **pbx),),
         dialer=DialerSettings(tick_seconds=0.2),
     )
+
+
+@pytest_asyncio.fixture
+async def api(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The dialer served on loopback with no Asterisk behind it: for API tests that
+    place no call."""
+    settings = offline_settings(tmp_path / "api.sqlite3", reconnect_max=5.0)
     client = await start_client(app_client(create_app(settings)))
     try:
         yield client

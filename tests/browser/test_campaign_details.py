@@ -4,7 +4,6 @@ arrive without a reload (one made through the API, one a call on the real Asteri
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -19,7 +18,6 @@ from playwright.async_api import Browser, Page, expect
 
 from pbx_dialer.auth.model import Role, User
 from pbx_dialer.calls import CallRecording, CallTransferred, TransferKind
-from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.auth import COOKIE
@@ -28,7 +26,7 @@ from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage import users as user_rows
 from pbx_dialer.testing.sim import Simulator
 from tests.browser.conftest import WatchedPage, screenshot
-from tests.conftest import app_client, start_client
+from tests.conftest import app_client, offline_settings, start_client
 from tests.unit.test_details import AGENT, HELD, PEOPLE, SETTINGS, settle
 
 pytestmark = pytest.mark.browser
@@ -47,15 +45,7 @@ NAMES = """() => [...document.querySelectorAll('#customers tbody tr:not(.drawer)
 async def served(tmp_path: Path) -> AsyncIterator[Client]:
     """The app without Asterisk (its AMI link retries a closed port), recordings in
     tmp_path/monitor."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-    settings = Settings(
-        database=DatabaseSettings(path=str(tmp_path / "details.sqlite3")),
-        pbx=(PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5),),
-        dialer=DialerSettings(tick_seconds=0.2),
-    )
-    app = create_app(settings)
+    app = create_app(offline_settings(tmp_path / "details.sqlite3"))
     app[recordings_key] = {"main": tmp_path / "monitor"}
     client = await start_client(app_client(app))
     try:

@@ -4,7 +4,6 @@ number of queries per page, the API's checks and the websocket's pushes."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from pbx_dialer.campaigns.dashboard import (
     transfer_state,
 )
 from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus, Suspension
-from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
 from pbx_dialer.http import dashboard as dashboard_http
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
@@ -32,7 +30,7 @@ from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage import users as user_rows
 from pbx_dialer.storage.db import Database
-from tests.conftest import app_client, start_client
+from tests.conftest import app_client, offline_settings, start_client
 
 Client = TestClient[web.Request, web.Application]
 # 2027-01-15 12:00 UTC: a Friday noon, far from any DST change.
@@ -318,14 +316,7 @@ async def test_a_page_costs_the_same_queries_for_5_or_50_campaigns(
 
 @pytest_asyncio.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Client]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-    settings = Settings(
-        database=DatabaseSettings(path=str(tmp_path / "api.sqlite3")),
-        pbx=(PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5),),
-        dialer=DialerSettings(tick_seconds=0.2),
-    )
+    settings = offline_settings(tmp_path / "api.sqlite3")
     client = await start_client(app_client(create_app(settings, clock=lambda: NOW)))
     try:
         yield client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,12 +9,11 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.records.inventory import StateCount, fold
 from pbx_dialer.storage.db import Database
-from tests.conftest import app_client, start_client
+from tests.conftest import app_client, offline_settings, start_client
 from tests.unit.test_lists import add, new_campaign
 
 Client = TestClient[web.Request, web.Application]
@@ -26,14 +24,7 @@ NOW = 1_800_000_000.0
 async def fixed(tmp_path: Path) -> AsyncIterator[Client]:
     """The app without Asterisk, its clock stopped at NOW (its dial loop idles: the
     campaigns here stay drafts)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-    settings = Settings(
-        database=DatabaseSettings(path=str(tmp_path / "inventory.sqlite3")),
-        pbx=(PbxSettings(port=closed_port, secret="unused", connect_timeout=0.5),),
-        dialer=DialerSettings(tick_seconds=0.2),
-    )
+    settings = offline_settings(tmp_path / "inventory.sqlite3")
     client = await start_client(app_client(create_app(settings, clock=lambda: NOW)))
     try:
         yield client
