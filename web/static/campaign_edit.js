@@ -8,12 +8,7 @@
   const data = JSON.parse($("#edit-data").textContent);
   const campaignId = form.dataset.campaign;
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const el = window.pbxEl;
 
   // -- classifications ------------------------------------------------------------
 

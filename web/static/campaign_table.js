@@ -15,12 +15,7 @@
   const dirty = new Set();
   let timer = null;
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const el = window.pbxEl;
 
   function cell(tr, cls, content) {
     const td = el("td", cls);

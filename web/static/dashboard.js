@@ -32,12 +32,7 @@
   const clock = (ts) => new Date(ts * 1000).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
   const when = (ts) => new Date(ts * 1000).toLocaleString([], { hour12: false, dateStyle: "medium", timeStyle: "short" });
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const el = window.pbxEl;
 
   function icon(cls, svg, label) {
     const span = el("span", "icon " + cls);

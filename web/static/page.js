@@ -42,3 +42,12 @@ window.pbxLive = function (path, onMessage, options) {
   }
   connect();
 };
+
+// A new element with its class and text (given as text, never as HTML).
+window.pbxEl = function (tag, cls, text) {
+  "use strict";
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
