@@ -22,7 +22,7 @@ from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response, page_params
-from pbx_dialer.http.websockets import serve_until_closed
+from pbx_dialer.http.websockets import follow_session, serve_until_closed
 from pbx_dialer.storage.dashboard import SORTS
 
 TICK_S = 30.0
@@ -165,8 +165,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 {"type": "changed", "cause": message["type"], "campaign_id": campaign_id}
             )
 
-    sender = asyncio.get_running_loop().create_task(pump())
-    return await serve_until_closed(ws, subscription, [sender])
+    def follow(fresh: User) -> None:
+        nonlocal user
+        user = fresh
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(pump()), loop.create_task(follow_session(request, ws, follow))]
+    return await serve_until_closed(ws, subscription, tasks)
 
 
 # -- OpenAPI --------------------------------------------------------------------------

@@ -11,15 +11,11 @@ from aiohttp import web
 from pbx_dialer.auth.model import User
 from pbx_dialer.auth.visibility import may_receive, visible
 from pbx_dialer.http import keys
-from pbx_dialer.http.auth import current_session, current_user
-from pbx_dialer.http.websockets import serve_until_closed
+from pbx_dialer.http.auth import current_user
+from pbx_dialer.http.websockets import follow_session, serve_until_closed
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
-
-# How often an open websocket checks that its session still stands (log-out, disabled
-# user, changed profile): the page is told within this many seconds.
-RECHECK_S = 15.0
 
 
 async def _status(app: web.Application, user: User) -> dict[str, Any]:
@@ -66,7 +62,6 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     user = current_user(request)
-    session = current_session(request)
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     subscription = request.app[keys.notifier_key].subscribe()
@@ -80,22 +75,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             if may_receive(user, message):
                 await ws.send_json(message)
 
-    async def recheck() -> None:
-        """Closes the socket when its session ends; follows changes of the profile."""
+    def follow(fresh: User) -> None:
         nonlocal user
-        if session is None:
-            return  # an API token: checked at connection only
-        service = request.app[keys.auth_key]
-        while not ws.closed:
-            await asyncio.sleep(RECHECK_S)
-            still = await service.session(session.token)
-            if still is None:
-                await ws.close(code=4401, message=b"session ended")
-                return
-            user = still.user
+        user = fresh
 
     loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(pump()), loop.create_task(recheck())]
+    tasks = [loop.create_task(pump()), loop.create_task(follow_session(request, ws, follow))]
     return await serve_until_closed(ws, subscription, tasks)
 
 

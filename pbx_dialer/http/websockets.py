@@ -1,15 +1,41 @@
-"""What every page websocket does once its sender tasks run: read until the browser goes,
-then let go of the notifier and stop those tasks."""
+"""What every page websocket does besides sending: follow its session (a log-out or a
+disabled user closes it; a changed profile applies at once), and read until the browser
+goes, then let go of the notifier and stop its tasks."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import WSMsgType, web
 
+from pbx_dialer.auth.model import User
+from pbx_dialer.http import keys
+from pbx_dialer.http.auth import current_session
 from pbx_dialer.notifier import Subscription
+
+# How often an open websocket checks that its session still stands (log-out, disabled
+# user, changed profile): the page is told within this many seconds.
+RECHECK_S = 15.0
+
+
+async def follow_session(
+    request: web.Request, ws: web.WebSocketResponse, on_user: Callable[[User], None]
+) -> None:
+    """Close `ws` (code 4401) when the request's session ends; hand each fresh look at
+    its user to `on_user`. An API token is checked at connection only."""
+    session = current_session(request)
+    if session is None:
+        return
+    service = request.app[keys.auth_key]
+    while not ws.closed:
+        await asyncio.sleep(RECHECK_S)
+        still = await service.session(session.token)
+        if still is None:
+            await ws.close(code=4401, message=b"session ended")
+            return
+        on_user(still.user)
 
 
 async def serve_until_closed(

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.auth.model import Role
 from pbx_dialer.config import DatabaseSettings, PbxSettings, ServerSettings, Settings
-from pbx_dialer.http import keys, status
+from pbx_dialer.http import keys, websockets
 from pbx_dialer.http.agents import desk_key
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.auth import COOKIE, CSRF_HEADER, safe_next
@@ -233,15 +233,17 @@ async def test_plain_http_operators_get_cookies_without_secure(
         assert (await response.json())["username"] == TEST_ADMIN
 
 
+@pytest.mark.parametrize(("path", "first"), [("/ws", "snapshot"), ("/ws/dashboard", "hello")])
 async def test_an_open_websocket_closes_when_its_session_ends(
-    browser_like: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    browser_like: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, path: str, first: str
 ) -> None:
-    monkeypatch.setattr(status, "RECHECK_S", 0.1)
+    """The status page's and the dashboard's websockets both end with the session."""
+    monkeypatch.setattr(websockets, "RECHECK_S", 0.1)
     credentials = {"username": TEST_ADMIN, "password": TEST_PASSWORD}
     async with browser_like.post("/login", json=credentials) as response:
         csrf = (await response.json())["csrf_token"]
-    ws = await browser_like.ws_connect("/ws")
-    assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
+    ws = await browser_like.ws_connect(path)
+    assert (await ws.receive_json(timeout=5))["type"] == first
     async with browser_like.post("/logout", headers={CSRF_HEADER: csrf}) as response:
         assert response.status == 200
     while True:
