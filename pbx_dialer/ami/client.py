@@ -26,7 +26,7 @@ import enum
 import functools
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from panoramisk import Manager
@@ -273,6 +273,22 @@ def _relay(waiter: asyncio.Future[Any], future: asyncio.Future[Any]) -> None:
         waiter.set_result(future.result())
 
 
+def _response(message: Any) -> AmiResponse:
+    """panoramisk's reply message as an AmiResponse."""
+    headers = dict(message)
+    return AmiResponse(
+        success=bool(message.success),
+        message=str(headers.get("Message", "")),
+        headers={str(k).lower(): v for k, v in headers.items()},
+    )
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    """Mark a reply nobody waits for any more as seen (no "never retrieved" noise)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _expire(waiter: asyncio.Future[Any], name: str, timeout: float) -> None:
     if not waiter.done():
         waiter.set_exception(AmiTimeout(f"{name}: no reply within {timeout:g}s"))
@@ -374,13 +390,38 @@ class AmiClient:
 
     async def send(self, action: actions.Action, timeout: float = 5.0) -> AmiResponse:
         """Send one action and return its direct reply (`Response: Success/Error`)."""
-        message = await self._send(action, timeout, as_list=False)
-        headers = dict(message)
-        return AmiResponse(
-            success=bool(message.success),
-            message=str(headers.get("Message", "")),
-            headers={str(k).lower(): v for k, v in headers.items()},
-        )
+        return _response(await self._send(action, timeout, as_list=False))
+
+    async def send_many(
+        self, batch: Sequence[actions.Action], timeout: float = 5.0
+    ) -> list[AmiResponse | AmiError]:
+        """Send several actions in one go and wait for their direct replies together: one
+        wait for the lot instead of a task, waiter and timer per action (a pick's
+        Originates). Per action, in order: its reply, or the AmiError it met
+        (AmiConnectionLost, AmiTimeout). Raises AmiNotConnected when none was sent."""
+        manager = self._manager
+        if manager is None or self.state is not ConnectionState.READY:
+            raise AmiNotConnected(self.describe())
+        futures: list[asyncio.Future[Any]] = [
+            manager.send_action(dict(action), as_list=False) for action in batch
+        ]
+        if futures:
+            # asyncio.wait never cancels them: a late reply is still marked as seen.
+            await asyncio.wait(futures, timeout=timeout)
+        results: list[AmiResponse | AmiError] = []
+        for action, future in zip(batch, futures, strict=True):
+            if not future.done():
+                future.add_done_callback(_seen)
+                results.append(AmiTimeout(f"{action['Action']}: no reply within {timeout:g}s"))
+            elif future.cancelled():
+                results.append(AmiConnectionLost(f"{action['Action']}: cancelled before a reply"))
+            elif (exc := future.exception()) is not None:
+                results.append(
+                    exc if isinstance(exc, AmiError) else AmiError(f"{action['Action']}: {exc}")
+                )
+            else:
+                results.append(_response(future.result()))
+        return results
 
     async def send_list(self, action: actions.Action, timeout: float = 10.0) -> list[AmiEvent]:
         """Send an action answered by an event list (CoreShowChannels, QueueStatus)."""

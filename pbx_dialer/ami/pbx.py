@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import (
@@ -40,6 +41,20 @@ log = logging.getLogger(__name__)
 
 class OriginateRefused(AmiError):
     """Asterisk answered the Originate with an error: no call was placed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """One attempt to originate (see `Pbx.place_calls`)."""
+
+    attempt_id: int
+    channel_id: str
+    number: str
+    ring_timeout_s: float
+    variables: dict[str, str]
+    caller_id: str = ""
+    kind: str = CALL_AGENT
+    queue_wait_s: float = 0.0
 
 
 PbxEventHandler = Callable[["Pbx", PbxEvent], None]
@@ -151,52 +166,96 @@ class Pbx:
         kind: str = CALL_AGENT,
         queue_wait_s: float = 0.0,
     ) -> None:
-        """Originate one attempt, a call of `kind` (pbx_dialer.ami.tracker.CALL_KINDS;
-        an agent-first call may wait `queue_wait_s` for an agent before the customer is
-        dialed). Raises AmiNotConnected or OriginateRefused when no call was placed (the
-        record may be tried again); every other outcome arrives as events, CallEnded last."""
-        channel = self.channel_for(number)
+        """Originate one attempt (see `place_calls`). Raises AmiNotConnected or
+        OriginateRefused when no call was placed (the record may be tried again)."""
+        request = CallRequest(
+            attempt_id=attempt_id,
+            channel_id=channel_id,
+            number=number,
+            ring_timeout_s=ring_timeout_s,
+            variables=variables,
+            caller_id=caller_id,
+            kind=kind,
+            queue_wait_s=queue_wait_s,
+        )
+        (outcome,) = await self.place_calls([request])
+        if outcome is not None:
+            raise outcome
+
+    async def place_calls(self, requests: Sequence[CallRequest]) -> list[Exception | None]:
+        """Originate several attempts in one go, each a call of its `kind`
+        (pbx_dialer.ami.tracker.CALL_KINDS; an agent-first call may wait `queue_wait_s`
+        for an agent before the customer is dialed). Per request, in order: None when the
+        call was placed (or sent with its reply lost: a resync settles it), else
+        AmiNotConnected or OriginateRefused: no call was placed, the record may be tried
+        again (or UnsafeAmiValue: its Originate could not be built, nothing sent). Every
+        other outcome arrives as events, CallEnded last."""
+        outcomes: list[Exception | None] = [None] * len(requests)
+        sent: list[tuple[int, CallRequest, actions.Action, float]] = []
+        for index, request in enumerate(requests):
+            try:
+                sent.append((index, request, *self._originate(request)))
+            except actions.UnsafeAmiValue as exc:
+                outcomes[index] = exc  # this call only: the others still go
+        if not self.client.ready:
+            error = AmiNotConnected(self.describe())
+            for index, *_ in sent:
+                outcomes[index] = error
+            return outcomes
+        placed_at = self._clock()
+        for _index, request, _action, timeout_s in sent:
+            self.calls.track(request.attempt_id, request.channel_id, placed_at, request.kind)
+            self._deadlines[request.channel_id] = placed_at + timeout_s + _STALE_MARGIN
+        try:
+            replies = await self.client.send_many([action for _, _, action, _ in sent])
+        except AmiNotConnected as exc:
+            replies = [exc for _ in sent]
+        for (index, request, _action, _timeout), reply in zip(sent, replies, strict=True):
+            channel_id = request.channel_id
+            if isinstance(reply, AmiConnectionLost | AmiTimeout):
+                # Asterisk may have got it: the resync after reconnect settles it.
+                log.warning(
+                    "originate %s: %s; its outcome will come from a resync", channel_id, reply
+                )
+            elif isinstance(reply, AmiError):
+                self.calls.forget(channel_id)
+                outcomes[index] = reply
+            elif not reply.success:
+                # Asterisk refused before dialing (shutting down, rights, a bad channel
+                # template): nobody was called, so the record is not spent.
+                self.calls.forget(channel_id)
+                outcomes[index] = OriginateRefused(
+                    f"{self.name}: originate refused: {reply.message or 'error'}"
+                )
+        return outcomes
+
+    def _originate(self, request: CallRequest) -> tuple[actions.Action, float]:
+        """The Originate of one request, and its timeout in seconds."""
+        channel = self.channel_for(request.number)
         context, exten = self.settings.connect_context, self.settings.connect_exten
-        timeout_s = ring_timeout_s
-        if kind == CALL_AGENT_FIRST:
+        timeout_s = request.ring_timeout_s
+        variables = request.variables
+        if request.kind == CALL_AGENT_FIRST:
             variables = {
                 **variables,
                 "DIALER_CUSTOMER": channel,
-                "DIALER_RING_TIMEOUT": str(int(ring_timeout_s)),
+                "DIALER_RING_TIMEOUT": str(int(request.ring_timeout_s)),
             }
             channel, context, exten = AGENT_FIRST_CHANNEL, AGENT_FIRST_CONTEXT, "s"
             # The Originate is answered when an agent takes the call.
-            timeout_s = queue_wait_s
-        elif kind == CALL_MESSAGE:
+            timeout_s = request.queue_wait_s
+        elif request.kind == CALL_MESSAGE:
             context, exten = MESSAGE_CONTEXT, "s"
         action = actions.originate(
             channel=channel,
             context=context,
             exten=exten,
-            channel_id=channel_id,
+            channel_id=request.channel_id,
             timeout_s=timeout_s,
-            caller_id=caller_id,
+            caller_id=request.caller_id,
             variables=variables,
         )
-        if not self.client.ready:
-            raise AmiNotConnected(self.describe())
-        placed_at = self._clock()
-        self.calls.track(attempt_id, channel_id, placed_at, kind)
-        self._deadlines[channel_id] = placed_at + timeout_s + _STALE_MARGIN
-        try:
-            response = await self.client.send(action)
-        except (AmiConnectionLost, AmiTimeout) as exc:
-            # Asterisk may have got it: the resync after reconnect settles it.
-            log.warning("originate %s: %s; its outcome will come from a resync", channel_id, exc)
-            return
-        except AmiNotConnected:
-            self.calls.forget(channel_id)
-            raise
-        if not response.success:
-            # Asterisk refused before dialing (shutting down, rights, a bad channel
-            # template): nobody was called, so the record is not spent.
-            self.calls.forget(channel_id)
-            raise OriginateRefused(f"{self.name}: originate refused: {response.message or 'error'}")
+        return action, timeout_s
 
     # -- events ----------------------------------------------------------------
 

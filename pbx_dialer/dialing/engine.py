@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pbx_dialer.ami.client import AmiNotConnected
-from pbx_dialer.ami.pbx import OriginateRefused, Pbx
+from pbx_dialer.ami.pbx import CallRequest, OriginateRefused, Pbx
 from pbx_dialer.ami.tracker import CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE
 from pbx_dialer.calls import (
     AgentLeft,
@@ -564,7 +564,10 @@ class Dialer:
             # Published before the Originate, so no later phase can overtake it.
             self._publish_call(attempt.id)
             policy.on_dialed(now, attempt.id)
-            task = asyncio.get_running_loop().create_task(self._place(pbx, campaign, attempt))
+        if taken:
+            # One task for the whole pick, not one per call: each call's outcome is
+            # still handled on its own (_place_all).
+            task = asyncio.get_running_loop().create_task(self._place_all(pbx, campaign, taken))
             self._placing.add(task)
             task.add_done_callback(self._placing.discard)
 
@@ -666,35 +669,54 @@ class Dialer:
             self._zones[campaign_id] = cached
         return cached[1]
 
-    async def _place(
-        self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
+    async def _place_all(
+        self, pbx: Pbx, campaign: Campaign, taken: list[attempt_rows.PlacedAttempt]
     ) -> None:
+        """Originate a pick's attempts together; an attempt whose call was not placed
+        gives its record back (_unsent), the others are dialed."""
         settings = campaign.settings
-        try:
-            await pbx.place_call(
+        kind = call_kind(settings.dial_mode)
+        queue_wait_s = settings.queue_timeout_s + AGENT_FIRST_MARGIN_S
+        requests = [
+            CallRequest(
                 attempt_id=attempt.id,
                 channel_id=attempt.channel_id,
                 number=attempt.phone,
                 ring_timeout_s=settings.ring_timeout_s,
                 caller_id=settings.caller_id,
                 variables=self._call_variables(pbx, campaign, attempt),
-                kind=call_kind(settings.dial_mode),
-                queue_wait_s=settings.queue_timeout_s + AGENT_FIRST_MARGIN_S,
+                kind=kind,
+                queue_wait_s=queue_wait_s,
             )
-        except (AmiNotConnected, OriginateRefused) as exc:
-            # No call was placed: the record goes back to the inventory untouched, and
-            # this PBX gets a moment before the next try, so a refusal cannot spin.
-            self.live.pop(attempt.id, None)
-            await attempt_rows.forget_unsent(self.db, attempt)
-            self.notifier.publish(
-                "call_cancelled", {"attempt_id": attempt.id, "campaign_id": campaign.id}
-            )
-            self._counts_due.add(campaign.id)
-            self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
-            log.warning("%s", exc)
-            self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
-            return
-        self.dials += 1
+            for attempt in taken
+        ]
+        outcomes = await pbx.place_calls(requests)
+        for attempt, outcome in zip(taken, outcomes, strict=True):
+            if outcome is None:
+                self.dials += 1
+            elif isinstance(outcome, AmiNotConnected | OriginateRefused):
+                await self._unsent(pbx, campaign, attempt, outcome)
+            else:
+                log.error("attempt %s not placed: %s", attempt.id, outcome)
+
+    async def _unsent(
+        self,
+        pbx: Pbx,
+        campaign: Campaign,
+        attempt: attempt_rows.PlacedAttempt,
+        exc: AmiNotConnected | OriginateRefused,
+    ) -> None:
+        """No call was placed: the record goes back to the inventory untouched, and
+        this PBX gets a moment before the next try, so a refusal cannot spin."""
+        self.live.pop(attempt.id, None)
+        await attempt_rows.forget_unsent(self.db, attempt)
+        self.notifier.publish(
+            "call_cancelled", {"attempt_id": attempt.id, "campaign_id": campaign.id}
+        )
+        self._counts_due.add(campaign.id)
+        self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
+        log.warning("%s", exc)
+        self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
 
     def _call_variables(
         self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt
