@@ -20,9 +20,11 @@ from pbx_dialer.ami.client import (
     AmiClient,
     AmiConnectionLost,
     AmiNotConnected,
+    AmiTimeout,
     ConnectionState,
 )
-from pbx_dialer.ami.messages import AmiEvent
+from pbx_dialer.ami.messages import AmiEvent, AmiResponse
+from pbx_dialer.ami.pbx import CallRequest, OriginateRefused, Pbx
 from pbx_dialer.config import PbxSettings
 
 Headers = dict[str, str | list[str]]
@@ -43,6 +45,9 @@ class FakeAmi:
         self.actions: list[Headers] = []
         self.connected_at: list[float] = []
         self.swallow: set[str] = set()  # lower-case action names left unanswered
+        # Originates to these channels: refused with an Error, or left unanswered.
+        self.refuse_channels: set[str] = set()
+        self.swallow_channels: set[str] = set()
         self.refuse_login = False
         self.close_at_once = False  # accept, then hang up before the greeting
         # Action name (lower case) -> the entries of the event list it is answered with.
@@ -135,7 +140,12 @@ class FakeAmi:
                     _encode({"Response": "Success", "ActionID": action_id, "Ping": "Pong"})
                 )
         elif name == "originate":
+            channel = str(action.get("Channel", ""))
+            if channel in self.swallow_channels:
+                return
             reply = {"Response": "Success", "Message": "Originate successfully queued"}
+            if channel in self.refuse_channels:
+                reply = {"Response": "Error", "Message": "Originate failed"}
             conn.writer.write(_encode({**reply, "ActionID": action_id}))
         elif name in self.lists:
             start = {"Response": "Success", "EventList": "start", "Message": "will follow"}
@@ -548,3 +558,108 @@ async def test_actions_sent_together_all_arrive_in_order(fake: FakeAmi) -> None:
         assert sent == [f"originate/att-{i}" for i in range(50)]
     finally:
         await client.close()
+
+
+def _originate_to(channel: str, channel_id: str) -> actions.Action:
+    return actions.originate(
+        channel=channel, context="dialer-connect", exten="s", channel_id=channel_id, timeout_s=30
+    )
+
+
+async def test_send_many_gives_each_action_its_own_reply_refusal_or_timeout(
+    fake: FakeAmi,
+) -> None:
+    client = await _client(_settings(fake.port), Recorder())
+    try:
+        await client.wait_ready(2)
+        fake.refuse_channels.add("PJSIP/refused@trunk")
+        fake.swallow_channels.add("PJSIP/silent@trunk")
+        batch = [
+            _originate_to("PJSIP/ok@trunk", "att-1"),
+            _originate_to("PJSIP/refused@trunk", "att-2"),
+            _originate_to("PJSIP/silent@trunk", "att-3"),
+            _originate_to("PJSIP/ok@trunk", "att-4"),
+        ]
+        replies = await client.send_many(batch, timeout=0.5)
+        first, second, third, fourth = replies
+        assert isinstance(first, AmiResponse) and first.success
+        assert first.get("ActionID") == "originate/att-1"
+        assert isinstance(second, AmiResponse) and not second.success
+        assert second.message == "Originate failed"
+        assert isinstance(third, AmiTimeout)
+        assert "Originate: no reply within 0.5s" in str(third)
+        assert isinstance(fourth, AmiResponse) and fourth.success
+        assert fourth.get("ActionID") == "originate/att-4"
+        # Sent once each, in order, in one go.
+        sent = [a["ActionID"] for a in fake.named("Originate")]
+        assert sent == [f"originate/att-{i}" for i in range(1, 5)]
+    finally:
+        await client.close()
+
+
+async def test_send_many_when_the_connection_drops_fails_the_unanswered_never_resends(
+    fake: FakeAmi,
+) -> None:
+    client = await _client(_settings(fake.port), Recorder())
+    try:
+        await client.wait_ready(2)
+        fake.swallow_channels.add("PJSIP/silent@trunk")
+        batch = [
+            _originate_to("PJSIP/ok@trunk", "att-1"),
+            _originate_to("PJSIP/silent@trunk", "att-2"),
+        ]
+        sending = asyncio.ensure_future(client.send_many(batch, timeout=5))
+        await until(lambda: len(fake.named("Originate")) == 2, what="both Originates received")
+        await asyncio.sleep(0.1)  # the first one's reply is read
+        fake.drop()
+        answered, lost = await sending
+        assert isinstance(answered, AmiResponse) and answered.success
+        assert isinstance(lost, AmiConnectionLost)
+        await client.wait_ready(3)
+        assert (await client.send(actions.ping(), timeout=2)).success
+        assert [a["ActionID"] for a in fake.named("Originate")] == [
+            "originate/att-1",
+            "originate/att-2",
+        ]
+    finally:
+        await client.close()
+
+
+async def test_pbx_place_calls_settles_each_call_alone(fake: FakeAmi) -> None:
+    settings = _settings(fake.port, dial_template="PJSIP/{number}@trunk")
+    pbx = Pbx(settings, on_event=lambda _pbx, _event: None)
+    await pbx.start()
+    try:
+        await pbx.client.wait_ready(2)
+        fake.refuse_channels.add("PJSIP/refused@trunk")
+
+        def request(attempt_id: int, number: str) -> CallRequest:
+            return CallRequest(
+                attempt_id=attempt_id,
+                channel_id=f"pbxd-{attempt_id}",
+                number=number,
+                ring_timeout_s=30,
+                variables={"DIALER_ATTEMPT": str(attempt_id)},
+            )
+
+        outcomes = await pbx.place_calls(
+            [request(1, "ok"), request(2, "refused"), request(3, "bad\r\nAction: Hangup")]
+        )
+        assert outcomes[0] is None
+        assert isinstance(outcomes[1], OriginateRefused)
+        assert isinstance(outcomes[2], actions.UnsafeAmiValue)
+        # Only the placed call is followed; the refused one was forgotten, the unsafe one
+        # never sent.
+        assert pbx.calls.is_tracking("pbxd-1")
+        assert not pbx.calls.is_tracking("pbxd-2")
+        assert not pbx.calls.is_tracking("pbxd-3")
+        assert [a["ChannelId"] for a in fake.named("Originate")] == ["pbxd-1", "pbxd-2"]
+        # A single call keeps the old contract: a refusal is raised.
+        with pytest.raises(OriginateRefused):
+            await pbx.place_call(
+                attempt_id=4, channel_id="pbxd-4", number="refused", ring_timeout_s=30, variables={}
+            )
+    finally:
+        await pbx.close()
+    outcomes = await pbx.place_calls([request(5, "ok")])
+    assert isinstance(outcomes[0], AmiNotConnected)
