@@ -41,6 +41,7 @@ from pbx_dialer.ami.messages import (
     event_from_headers,
     event_name,
     parse_event,
+    parse_response,
 )
 from pbx_dialer.config import PbxSettings
 
@@ -77,6 +78,7 @@ StateHandler = Callable[[ConnectionState, str], None]
 _BANNER = b"Asterisk Call Manager/"
 # Events panoramisk must see itself: FullyBooted ends the login, Shutdown the connection.
 _PANORAMISK_EVENTS = frozenset({"FullyBooted", "Shutdown"})
+_ORIGINATE_ID = "\r\nActionID: " + actions.originate_action_id("")
 
 
 class _Protocol(AMIProtocol):  # type: ignore[misc]
@@ -138,6 +140,8 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         for block in blocks:
             text = block.decode(errors="replace").strip()
             if not text.startswith("Event: "):
+                if text.startswith("Response: ") and self._originate_reply(text):
+                    continue
                 message = Message.from_line(text)
                 if message is not None:
                     self.handle_message(message)
@@ -147,6 +151,20 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
                 self.handle_message(Message.from_line(text))
             elif wanted is None or name in wanted:
                 client._deliver(parse_event(text, now))
+
+    def _originate_reply(self, text: str) -> bool:
+        """An Originate's reply (one per call) resolves its action at once, read in one
+        pass into an AmiResponse instead of a panoramisk Message; False: not one."""
+        start = text.find(_ORIGINATE_ID)
+        if start < 0:
+            return False
+        start += len("\r\nActionID: ")
+        end = text.find("\r", start)
+        action = self.responses.pop(text[start:end] if end >= 0 else text[start:], None)
+        # No one waiting (failed with the connection): dropped, as panoramisk would.
+        if action is not None and not action.future.done():
+            action.future.set_result(parse_response(text))
+        return True
 
     def _awaited(self, event: str) -> bool:
         """Whether this event carries the ActionID (or CommandID) of an action still
@@ -274,7 +292,9 @@ def _relay(waiter: asyncio.Future[Any], future: asyncio.Future[Any]) -> None:
 
 
 def _response(message: Any) -> AmiResponse:
-    """panoramisk's reply message as an AmiResponse."""
+    """panoramisk's reply message as an AmiResponse (an Originate's reply already is)."""
+    if isinstance(message, AmiResponse):
+        return message
     headers = dict(message)
     return AmiResponse(
         success=bool(message.success),

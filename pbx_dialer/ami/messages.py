@@ -98,6 +98,19 @@ def parse_event(text: str, received_at: float) -> AmiEvent:
     return AmiEvent(name=name, at=at, headers=headers)
 
 
+def parse_response(text: str) -> AmiResponse:
+    """A direct reply as received ("Response: Success\r\n..."), read in one pass like
+    `parse_event`; success as panoramisk reads it (Success or Follows)."""
+    headers = parse_event(text, 0.0).headers
+    status = headers.get("response", "")
+    message = headers.get("message", "")
+    return AmiResponse(
+        success=status in ("Success", "Follows"),
+        message=message[-1] if isinstance(message, list) else message,
+        headers=headers,
+    )
+
+
 def event_from_json(data: Mapping[str, Any]) -> AmiEvent:
     return event_from_headers(data["headers"], float(data["at"]))
 
