@@ -48,6 +48,8 @@ class FakeAmi:
         # Originates to these channels: refused with an Error, or left unanswered.
         self.refuse_channels: set[str] = set()
         self.swallow_channels: set[str] = set()
+        # OriginateResponse (Failure) sent before the Originate's own reply.
+        self.response_first = False
         self.refuse_login = False
         self.close_at_once = False  # accept, then hang up before the greeting
         # Action name (lower case) -> the entries of the event list it is answered with.
@@ -143,6 +145,9 @@ class FakeAmi:
             channel = str(action.get("Channel", ""))
             if channel in self.swallow_channels:
                 return
+            if self.response_first:
+                event = {"Event": "OriginateResponse", "ActionID": action_id}
+                conn.writer.write(_encode({**event, "Response": "Failure", "Reason": "0"}))
             reply = {"Response": "Success", "Message": "Originate successfully queued"}
             if channel in self.refuse_channels:
                 reply = {"Response": "Error", "Message": "Originate failed"}
@@ -663,3 +668,25 @@ async def test_pbx_place_calls_settles_each_call_alone(fake: FakeAmi) -> None:
         await pbx.close()
     outcomes = await pbx.place_calls([request(5, "ok")])
     assert isinstance(outcomes[0], AmiNotConnected)
+
+
+async def test_send_many_an_originate_response_before_the_reply_is_still_an_event(
+    fake: FakeAmi,
+) -> None:
+    recorder = Recorder()
+    client = await _client(_settings(fake.port), recorder)
+    try:
+        await client.wait_ready(2)
+        fake.response_first = True
+        (reply,) = await client.send_many([_originate_to("PJSIP/ok@trunk", "att-9")], timeout=2)
+        assert isinstance(reply, AmiResponse) and reply.success
+        assert reply.message == "Originate successfully queued"
+        await until(
+            lambda: any(e.name == "OriginateResponse" for e in recorder.events),
+            what="OriginateResponse delivered",
+        )
+        event = next(e for e in recorder.events if e.name == "OriginateResponse")
+        assert event.get("actionid") == "originate/att-9"
+        assert event.get("response") == "Failure"
+    finally:
+        await client.close()
