@@ -395,7 +395,12 @@ class Dialer:
             self._publish_call(event.attempt_id)
         elif isinstance(event, CallConnected):
             await attempt_rows.mark(
-                self.db, event.attempt_id, "connected", connected_at=event.at, agent=event.agent
+                self.db,
+                event.attempt_id,
+                "connected",
+                connected_at=event.at,
+                agent=event.agent,
+                agent_interface=event.agent_interface,
             )
             self._publish_call(event.attempt_id)
         elif isinstance(event, CallEnded):

@@ -126,13 +126,17 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
         return None
     if rule.scope is Scope.ATTEMPT:
         row = await db.fetchone(
-            "SELECT campaign_id, agent FROM attempts WHERE id = ?", (object_id,)
+            "SELECT campaign_id, agent, agent_interface FROM attempts WHERE id = ?",
+            (object_id,),
         )
         # An agent classifies only the calls that reached their own interface.
         if row is not None and (
             not user.may_see(row["campaign_id"])
             or (
-                user.role is Role.AGENT and not _agents_call(request, user, object_id, row["agent"])
+                user.role is Role.AGENT
+                and not _agents_call(
+                    request, user, object_id, (row["agent"], row["agent_interface"])
+                )
             )
         ):
             return json_error(404, f"no attempt {object_id}")
@@ -147,12 +151,14 @@ async def _hidden(request: web.Request, user: User, rule: Rule) -> web.StreamRes
     return None
 
 
-def _agents_call(request: web.Request, user: User, attempt_id: int, agent: str | None) -> bool:
-    """Whether the attempt reached this agent: stored with their interface, or the agent
-    desk's last call for it (the tracker may store the queue member's name instead)."""
+def _agents_call(
+    request: web.Request, user: User, attempt_id: int, stored: tuple[str | None, str | None]
+) -> bool:
+    """Whether the attempt reached this agent: stored with their interface (or named by
+    it), or the agent desk's last call for it."""
     if user.agent_interface is None:
         return False
-    if agent == user.agent_interface:
+    if user.agent_interface in stored:
         return True
     from pbx_dialer.http.agents import desk_key  # it imports this module
 

@@ -225,7 +225,7 @@ async def forget_unsent(db: Database, attempt: PlacedAttempt) -> None:
 
 
 async def mark(db: Database, attempt_id: int, state: str, **values: Any) -> None:
-    allowed = {"answered_at", "connected_at", "queue", "agent"}
+    allowed = {"answered_at", "connected_at", "queue", "agent", "agent_interface"}
     assert set(values) <= allowed
     sets = "".join(f", {k} = ?" for k in values)
     async with db.transaction() as conn:

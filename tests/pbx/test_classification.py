@@ -40,6 +40,15 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
 
     await eventually(two_talking, timeout=15)
     attempts = await attempts_of(dialer, campaign_id)
+    # The interface that took each call is stored with it (an agent user is known by it).
+    rows = await dialer.app[keys.db_key].fetchall(
+        "SELECT agent_interface FROM attempts WHERE campaign_id = ? AND state = 'connected'",
+        (campaign_id,),
+    )
+    assert sorted(r["agent_interface"] for r in rows) == [
+        "Local/7001@sim-agents",
+        "Local/7002@sim-agents",
+    ]
     sale = await dialer.post(
         f"/api/attempts/{attempts['5550101']['id']}/classify",
         json={"code": "SALE", "agent": "Agent 7001"},

@@ -282,6 +282,22 @@ async def test_an_agent_classifies_only_calls_that_reached_them(api: Client) -> 
         api.app[desk_key].last_call["PJSIP/7001"] = attempt_id
         async with http.post(url, json={"code": "SALE"}) as response:
             assert response.status not in (401, 403, 404), await response.text()
+        # A queue call stores the interface that took it (AgentConnect's Interface).
+        del api.app[desk_key].last_call["PJSIP/7001"]
+        async with db.transaction() as conn:
+            await conn.execute(
+                "UPDATE attempts SET agent_interface = 'PJSIP/7001', classification = NULL, "
+                "classified_by = NULL WHERE id = ?",
+                (attempt_id,),
+            )
+        async with http.post(url, json={"code": "SALE"}) as response:
+            assert response.status not in (401, 403, 404), await response.text()
+        async with db.transaction() as conn:
+            await conn.execute(
+                "UPDATE attempts SET agent_interface = 'PJSIP/7002' WHERE id = ?", (attempt_id,)
+            )
+        async with http.post(url, json={"code": "SALE"}) as response:
+            assert response.status == 404
 
 
 async def test_a_log_in_posted_from_another_site_is_refused(
