@@ -1,7 +1,12 @@
 """A predictive campaign on a real Asterisk: six simulated agents, 220 simulated
 customers with short random calls (the policy needs a hundred completed dials before it
 leaves progressive pacing). It places more calls than there are free agents, and its
-measured abandonment stays under the campaign's cap."""
+measured abandonment stays under the campaign's cap.
+
+The agents pick up 1.5 s after the queue rings them, and the queue looks for a free
+agent only once a second: of the 2 s an answered person may wait, none is left for an
+agent to come free. The policy learns both from the calls' waits (it assumed the full
+2 s before, and this run once went to 6 abandonments of 158, over the cap)."""
 
 from __future__ import annotations
 

@@ -112,9 +112,10 @@ def snapshot(now: float, **values: int) -> PacingSnapshot:
     return PacingSnapshot(now=now, **base)
 
 
-def experienced(talk_s: float = 120.0) -> Predictive:
-    """400 dials, one in four answered by a person after 9 s and talking `talk_s`, the
-    others unanswered at 25 s; ten agents, all idle again at the end."""
+def experienced(talk_s: float = 120.0, connect_s: float = 0.0) -> Predictive:
+    """400 dials, one in four answered by a person after 9 s, taken by an agent
+    `connect_s` later and talking `talk_s`, the others unanswered at 25 s; ten agents,
+    all idle again at the end."""
     policy = Predictive()
     t = 0.0
     for call in range(400):
@@ -123,7 +124,7 @@ def experienced(talk_s: float = 120.0) -> Predictive:
             agent = f"agent{call // 4 % 10}"
             policy.on_answered(t + 9.0, call)
             policy.on_agent(t + 9.0, agent, AGENT_BUSY)
-            policy.on_connected(t + 9.0, 0.0, call)
+            policy.on_connected(t + 9.0 + connect_s, connect_s, call)
             policy.on_ended(t + 9.0 + talk_s, "SUCCESS", call)
             policy.on_agent(t + 9.0 + talk_s, agent, AGENT_IDLE)
         else:
@@ -149,6 +150,44 @@ def test_agents_near_the_end_of_their_talk_bring_more_calls() -> None:
     assert fresh.mode == ending.mode == "predictive"
     assert early >= 2  # never fewer than progressive
     assert late > early
+
+
+def test_agents_slow_to_pick_up_leave_less_of_the_patience() -> None:
+    now = 1000.0
+    # Persons answer 9 s after the dial, talks last 120 s. Eight agents 108 s into their
+    # talks are free in 12 s: in time for a person answered 10 s from now when an agent
+    # picks up at once (2 s of patience), too late when agents take 1.5 s to pick up
+    # (the queue rings them first: 0.5 s of patience left).
+    prompt, slow = experienced(), experienced(connect_s=1.5)
+    assert (prompt.connect_delay(), prompt.patience_left()) == (0.0, 2.0)
+    assert (slow.connect_delay(), slow.patience_left()) == (1.5, 0.5)
+    busy_since(prompt, now - 108.0, range(8))
+    busy_since(slow, now - 108.0, range(8))
+    assert prompt.calls_to_place(snapshot(now)) > slow.calls_to_place(snapshot(now)) >= 2
+
+
+def test_agents_coming_free_count_only_once_they_have_rescued_a_waiting_call() -> None:
+    # Agents pick up 1.5 s after being rung. A person abandoned while no connected call
+    # ever waited past those 1.5 s: an agent coming free while a person waits does not
+    # reach them in time (on Asterisk the queue looks for free agents every second),
+    # so no patience is left beyond the pick-up.
+    policy = experienced(connect_s=1.5)
+    policy.on_answered(990.0, 5000)
+    policy.on_ended(992.0, "ABANDONED", 5000)
+    assert policy.patience_left() == 0.0
+    # One call that waited 1.9 s and still reached an agent: agents do come free in time.
+    policy.on_answered(993.0, 5001)
+    policy.on_connected(994.9, 1.9, 5001)
+    assert policy.patience_left() == 0.5
+    # Where idle agents pick up at once (the simulator), the same: one rescued call
+    # shows that agents coming free do reach waiting persons.
+    prompt = experienced()
+    prompt.on_answered(990.0, 5000)
+    prompt.on_ended(992.0, "ABANDONED", 5000)
+    assert prompt.patience_left() == 0.0
+    prompt.on_answered(993.0, 5001)
+    prompt.on_connected(994.0, 1.0, 5001)
+    assert prompt.patience_left() == 2.0
 
 
 def test_talk_ages_are_ignored_when_the_agent_events_do_not_add_up() -> None:
