@@ -10,7 +10,11 @@ How it decides (all online, from what it has been told so far):
 * It learns the distribution of talk times (the last few hundred) and the mean wrap-up.
   An agent on a call for `a` seconds frees up within `x` seconds with the empirical
   chance that a talk longer than `a` ends by `a + x - wrap-up` (a talk just begun
-  rarely ends soon; an agent in wrap-up is free when the wrap-up is over).
+  rarely ends soon; an agent in wrap-up is free when the wrap-up is over). That chance
+  allows for one talk longer than all those seen (`talk_doubt`), so no agent is ever
+  certain to be free: with talks all alike (short test calls), certainty would let it
+  count every agent on a call as free in time, and one late hang-up means an
+  abandonment.
 * For horizons h from 4 to 25 s ahead it forms the balance Y(h): persons answering by
   h (calls waiting now, calls ringing now given their age) minus agents free by
   h + patience (idle, wrap-ups over, talks over plus wrap-up). Y(h) is a sum of
@@ -147,9 +151,10 @@ class TalkTimes:
     seconds long ends within the next `x` seconds (empirical survival: of the past talks
     longer than `age`, the share that ended by `age + x`)."""
 
-    def __init__(self, size: int, min_tail: int = 20) -> None:
+    def __init__(self, size: int, min_tail: int = 20, doubt: float = 0.0) -> None:
         self.size = size
         self.min_tail = min_tail
+        self.doubt = doubt
         self.order: deque[float] = deque()
         self.sorted: list[float] = []
         self.total = 0.0
@@ -197,7 +202,7 @@ class TalkTimes:
         if longer >= self.min_tail:
             b = int(age + x)
             still = table[b] if b < len(table) else 0
-            return (longer - still) / longer
+            return (longer - still) / (longer + self.doubt)
         n = len(self.sorted)
         if longer > 0:
             residual = sum(self.sorted[n - longer :]) / longer - age
@@ -217,7 +222,7 @@ class TalkTimes:
             longer = table[a] if a < top else 0
             if longer >= self.min_tail:
                 b = int(age + x)
-                out.append((longer - (table[b] if b < top else 0)) / longer)
+                out.append((longer - (table[b] if b < top else 0)) / (longer + self.doubt))
             else:
                 out.append(self.end_within(age, x, default_mean))
         return out
@@ -322,6 +327,7 @@ class Predictive(BasePolicy):
         hour_slack: float = 2.5,
         guard_z: float = 2.0,
         min_talks: int = 50,
+        talk_doubt: float = 1.0,
         min_waits: int = 10,
         connect_quantile: float = 0.1,
     ) -> None:
@@ -342,7 +348,7 @@ class Predictive(BasePolicy):
         self.hour_slack = hour_slack
         self.guard_z = guard_z
         self.rings = _RingStats(window)
-        self.talk = TalkTimes(400)
+        self.talk = TalkTimes(400, doubt=talk_doubt)
         self.agent_talk = _Mean(400)
         self.wrap = _Mean(400)
         self.waits: deque[float] = deque(maxlen=200)  # answered -> connected, per call

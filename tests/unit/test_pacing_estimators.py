@@ -54,6 +54,25 @@ def test_talk_end_chances_in_bulk_match_one_by_one() -> None:
         assert bulk == [talks.end_within(a, x, 120.0) for a in ages]
 
 
+def test_no_talk_is_certain_to_end_by_a_time_it_never_reached_before() -> None:
+    # One unseen longer talk is allowed for: forty past talks all ended within 400 s,
+    # yet a new one ends by then with 40/41, not certainly.
+    doubtful = TalkTimes(size=400, min_tail=20, doubt=1.0)
+    for seconds in range(10, 410, 10):
+        doubtful.add(float(seconds))
+    assert doubtful.end_within(0.0, 500.0, 120.0) == pytest.approx(40 / 41)
+    assert doubtful.ends_within([0.0, 200.0], 100.0, 120.0) == pytest.approx([10 / 41, 10 / 21])
+    # Ten agents on 2 s talks begun 1 s ago: a dialer certain they are all free in 4 s
+    # places more calls than one allowing for a talk longer than any seen.
+    certain, doubting = experienced(talk_s=2.0), experienced(talk_s=2.0)
+    certain.talk.doubt = 0.0
+    assert doubting.talk.doubt == 1.0  # the default
+    busy_since(certain, 999.0, range(10))
+    busy_since(doubting, 999.0, range(10))
+    busy = snapshot(1000.0, agents_idle=0, calls_live=10)
+    assert certain.calls_to_place(busy) > doubting.calls_to_place(busy) > 0
+
+
 def test_talk_times_keep_only_the_last_ones() -> None:
     talks = TalkTimes(size=3)
     for seconds in (100.0, 5.0, 6.0, 7.0):
