@@ -22,7 +22,7 @@ from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response, page_params
-from pbx_dialer.http.websockets import follow_session, serve_until_closed
+from pbx_dialer.http.websockets import Viewer, serve_page
 from pbx_dialer.storage.dashboard import SORTS
 
 TICK_S = 30.0
@@ -131,7 +131,7 @@ async def dashboard(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
-    user = current_user(request)
+    viewer = Viewer(current_user(request))
     subscription = request.app[keys.notifier_key].subscribe()
     tick_s = TICK_S
     await ws.send_json({"type": "hello", "tick_s": tick_s})
@@ -159,19 +159,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 campaign_id = campaign_of(message)
             except (KeyError, TypeError):
                 continue
-            if not isinstance(campaign_id, int) or not user.may_see(campaign_id):
+            if not isinstance(campaign_id, int) or not viewer.user.may_see(campaign_id):
                 continue
             await ws.send_json(
                 {"type": "changed", "cause": message["type"], "campaign_id": campaign_id}
             )
 
-    def follow(fresh: User) -> None:
-        nonlocal user
-        user = fresh
-
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(pump()), loop.create_task(follow_session(request, ws, follow))]
-    return await serve_until_closed(ws, subscription, tasks)
+    return await serve_page(request, ws, subscription, viewer, pump())
 
 
 # -- OpenAPI --------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp_jinja2
@@ -12,7 +11,7 @@ from pbx_dialer.auth.model import User
 from pbx_dialer.auth.visibility import may_receive, visible
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
-from pbx_dialer.http.websockets import follow_session, serve_until_closed
+from pbx_dialer.http.websockets import Viewer, serve_page
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import records as record_rows
@@ -67,21 +66,16 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     subscription = request.app[keys.notifier_key].subscribe()
     # The first message is the whole picture; every later one is a change.
     await ws.send_json({"type": "snapshot", **await _status(request.app, user)})
+    viewer = Viewer(user)
 
     async def pump() -> None:
         async for message in subscription:
             if ws.closed:
                 return
-            if may_receive(user, message):
+            if may_receive(viewer.user, message):
                 await ws.send_json(message)
 
-    def follow(fresh: User) -> None:
-        nonlocal user
-        user = fresh
-
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(pump()), loop.create_task(follow_session(request, ws, follow))]
-    return await serve_until_closed(ws, subscription, tasks)
+    return await serve_page(request, ws, subscription, viewer, pump())
 
 
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {

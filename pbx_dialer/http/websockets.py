@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -18,6 +20,32 @@ from pbx_dialer.notifier import Subscription
 # How often an open websocket checks that its session still stands (log-out, disabled
 # user, changed profile): the page is told within this many seconds.
 RECHECK_S = 15.0
+
+
+@dataclass
+class Viewer:
+    """Who a page websocket serves, kept fresh while it is open (a changed profile
+    applies at once)."""
+
+    user: User
+
+
+async def serve_page(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    subscription: Subscription,
+    viewer: Viewer,
+    pump: Coroutine[Any, Any, None],
+) -> web.WebSocketResponse:
+    """Run the page's `pump` (what it sends) beside its session follower until the
+    browser goes; `ws`, for the handler."""
+
+    def follow(fresh: User) -> None:
+        viewer.user = fresh
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(pump), loop.create_task(follow_session(request, ws, follow))]
+    return await serve_until_closed(ws, subscription, tasks)
 
 
 async def follow_session(
