@@ -3,6 +3,7 @@ policies told `wrapup` and then `idle` when it ends, and the loop wakes for that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -37,23 +38,29 @@ class _Told(BasePolicy):
         self.agents.append((at, agent, state))
 
 
-async def test_an_agent_in_wrap_up_is_not_idle_until_it_ends() -> None:
-    now = [100.0]
-    told = _Told()
-    wrapping = AgentState("sales", AGENT, "Agent 7001", 1, False, False, wrapup_until=103.0)
-    pbx = cast(Pbx, _Pbx(wrapping))
+def _dialer(pbx: Pbx, told: _Told, clock: Callable[[], float]) -> tuple[Dialer, Campaign]:
+    """A dialer on `pbx` whose campaign (queue sales) is paced by `told`."""
     dialer = Dialer(
         cast(Database, None),
         {"main": pbx},
         cast(CampaignService, None),
         Notifier(),
-        clock=lambda: now[0],
+        clock=clock,
         policy_factory=lambda *args, **kwargs: told,
     )
     campaign = Campaign(
         1, CampaignStatus.ACTIVE, CampaignSettings(name="p", queue="sales"), 0.0, 0.0
     )
     dialer._policy(campaign)
+    return dialer, campaign
+
+
+async def test_an_agent_in_wrap_up_is_not_idle_until_it_ends() -> None:
+    now = [100.0]
+    told = _Told()
+    wrapping = AgentState("sales", AGENT, "Agent 7001", 1, False, False, wrapup_until=103.0)
+    pbx = cast(Pbx, _Pbx(wrapping))
+    dialer, campaign = _dialer(pbx, told, lambda: now[0])
     seen = dialer.snapshot(campaign, pbx)
     assert (seen.agents_logged_in, seen.agents_idle, seen.agents_wrapup) == (1, 0, 1)
     assert Progressive().calls_to_place(seen) == 0
@@ -80,18 +87,7 @@ async def test_a_new_state_replaces_a_pending_wrap_up() -> None:
     told = _Told()
     wrapping = AgentState("sales", AGENT, "Agent 7001", 1, False, False, wrapup_until=103.0)
     pbx = cast(Pbx, _Pbx(wrapping))
-    dialer = Dialer(
-        cast(Database, None),
-        {"main": pbx},
-        cast(CampaignService, None),
-        Notifier(),
-        clock=lambda: 100.0,
-        policy_factory=lambda *args, **kwargs: told,
-    )
-    campaign = Campaign(
-        1, CampaignStatus.ACTIVE, CampaignSettings(name="p", queue="sales"), 0.0, 0.0
-    )
-    dialer._policy(campaign)
+    dialer, campaign = _dialer(pbx, told, lambda: 100.0)
     dialer.snapshot(campaign, pbx)
     dialer.on_pbx_event(pbx, wrapping)
     paused = AgentState("sales", AGENT, "Agent 7001", 1, True, False, wrapup_until=103.0)
