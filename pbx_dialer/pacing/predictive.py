@@ -352,6 +352,8 @@ class Predictive(BasePolicy):
         self.agent_talk = _Mean(400)
         self.wrap = _Mean(400)
         self.waits: deque[float] = deque(maxlen=200)  # answered -> connected, per call
+        self._connect_delay: float | None = None  # of these waits, with the longest
+        self._longest_wait = 0.0
         self.outcomes: deque[bool] = deque(maxlen=200)  # abandoned?, per person answer
         self.outcomes_abandoned = 0
         self.ringing: dict[int, float] = {}  # call -> dialed at
@@ -381,6 +383,7 @@ class Predictive(BasePolicy):
     def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
         self._answer_outcome(at - wait_s, abandoned=False)
         self.waits.append(max(0.0, wait_s))
+        self._connect_delay = None
         if call is not None:
             self.connected_at[call] = at
 
@@ -432,8 +435,11 @@ class Predictive(BasePolicy):
         (most calls in a well-paced campaign find an agent idle), 0 until enough are in."""
         if len(self.waits) < self.min_waits:
             return 0.0
-        ordered = sorted(self.waits)
-        return ordered[int(self.connect_quantile * (len(ordered) - 1))]
+        if self._connect_delay is None:  # sorted once per connected call, not per decision
+            ordered = sorted(self.waits)
+            self._connect_delay = ordered[int(self.connect_quantile * (len(ordered) - 1))]
+            self._longest_wait = ordered[-1]
+        return self._connect_delay
 
     def patience_left(self) -> float:
         """Of the patience, what is left for an agent to come free once the person
@@ -444,7 +450,7 @@ class Predictive(BasePolicy):
         if len(self.waits) < self.min_waits:
             return self.patience_s
         delay = self.connect_delay()
-        if self.outcomes_abandoned and max(self.waits) <= delay + RESCUE_S:
+        if self.outcomes_abandoned and self._longest_wait <= delay + RESCUE_S:
             return 0.0
         return max(0.0, self.patience_s - delay)
 
