@@ -190,23 +190,17 @@ def test_agents_coming_free_count_only_once_they_have_rescued_a_waiting_call() -
     # ever waited past those 1.5 s: an agent coming free while a person waits does not
     # reach them in time (on Asterisk the queue looks for free agents every second),
     # so no patience is left beyond the pick-up.
-    policy = experienced(connect_s=1.5)
-    policy.on_answered(990.0, 5000)
-    policy.on_ended(992.0, "ABANDONED", 5000)
-    assert policy.patience_left() == 0.0
-    # One call that waited 1.9 s and still reached an agent: agents do come free in time.
-    policy.on_answered(993.0, 5001)
-    policy.on_connected(994.9, 1.9, 5001)
-    assert policy.patience_left() == 0.5
-    # Where idle agents pick up at once (the simulator), the same: one rescued call
-    # shows that agents coming free do reach waiting persons.
-    prompt = experienced()
-    prompt.on_answered(990.0, 5000)
-    prompt.on_ended(992.0, "ABANDONED", 5000)
-    assert prompt.patience_left() == 0.0
-    prompt.on_answered(993.0, 5001)
-    prompt.on_connected(994.0, 1.0, 5001)
-    assert prompt.patience_left() == 2.0
+    # One call that waited 1.9 s and still reached an agent: agents do come free in time,
+    # and the patience less the pick-up is back. Where idle agents pick up at once (the
+    # simulator), the same holds, with a rescued call that waited 1 s.
+    for connect_s, rescued_wait_s, left in ((1.5, 1.9, 0.5), (0.0, 1.0, 2.0)):
+        policy = experienced(connect_s=connect_s)
+        policy.on_answered(990.0, 5000)
+        policy.on_ended(992.0, "ABANDONED", 5000)
+        assert policy.patience_left() == 0.0
+        policy.on_answered(993.0, 5001)
+        policy.on_connected(993.0 + rescued_wait_s, rescued_wait_s, 5001)
+        assert policy.patience_left() == left
 
 
 def test_talk_ages_are_ignored_when_the_agent_events_do_not_add_up() -> None:
