@@ -188,15 +188,7 @@ class Dialer:
         modes: dict[int, str] = {}
         for name, pbx in self.pbxs.items():
             for attempt in await attempt_rows.unfinished(self.db, name):
-                # What that run stored: Asterisk will not tell an earlier answer again.
-                row = await self.db.fetchone(
-                    "SELECT placed_at, state, answered_at, connected_at, agent, queue "
-                    "FROM attempts WHERE id = ?",
-                    (attempt.id,),
-                )
-                if row is None:
-                    continue  # listed just now; attempts are never deleted
-                placed_at = float(row["placed_at"])
+                placed_at = float(attempt.placed_at)
                 if attempt.campaign_id not in modes:
                     campaign = await campaign_rows.get(self.db, attempt.campaign_id)
                     modes[attempt.campaign_id] = campaign.settings.dial_mode if campaign else ""
@@ -206,21 +198,21 @@ class Dialer:
                     attempt.channel_id,
                     placed_at,
                     kind,
-                    answered_at=row["answered_at"],
-                    connected_at=row["connected_at"],
-                    agent=row["agent"],
-                    queue=row["queue"],
+                    answered_at=attempt.answered_at,
+                    connected_at=attempt.connected_at,
+                    agent=attempt.agent,
+                    queue=attempt.queue,
                 )
                 call = LiveCall(
                     attempt.id, attempt.campaign_id, name, attempt.phone, "ringing", placed_at
                 )
                 call.media = media_of(modes[attempt.campaign_id])
-                call.answered_at, call.agent = row["answered_at"], row["agent"]
-                if row["connected_at"] is not None:
-                    call.phase, call.phase_since = "talking", row["connected_at"]
-                elif row["answered_at"] is not None or row["state"] == "queued":
+                call.answered_at, call.agent = attempt.answered_at, attempt.agent
+                if attempt.connected_at is not None:
+                    call.phase, call.phase_since = "talking", attempt.connected_at
+                elif attempt.answered_at is not None or attempt.state == "queued":
                     call.phase = "waiting"
-                    call.phase_since = row["answered_at"] or placed_at
+                    call.phase_since = attempt.answered_at or placed_at
                 self.live[attempt.id] = call
 
     # -- events from the PBXs (called on the loop by the AMI reader) -------------

@@ -443,18 +443,27 @@ async def classify(
     }
 
 
-async def unfinished(db: Database, pbx: str) -> list[PlacedAttempt]:
+@dataclass(frozen=True)
+class UnfinishedAttempt(PlacedAttempt):
+    """An attempt a previous run left in flight, with what that run stored of it:
+    Asterisk will not tell an earlier answer again."""
+
+    placed_at: float
+    state: str
+    answered_at: float | None
+    connected_at: float | None
+    agent: str | None
+    queue: str | None
+
+
+async def unfinished(db: Database, pbx: str) -> list[UnfinishedAttempt]:
     rows = await db.fetchall(
-        "SELECT id, campaign_id, record_id, channel_id, phone FROM attempts "
+        "SELECT id, campaign_id, record_id, channel_id, phone, placed_at, state, "
+        "answered_at, connected_at, agent, queue FROM attempts "
         "WHERE state != 'ended' AND pbx = ? ORDER BY id",
         (pbx,),
     )
-    return [PlacedAttempt(**dict(r)) for r in rows]
-
-
-async def placed_at(db: Database, attempt_id: int) -> float:
-    row = await db.fetchone("SELECT placed_at FROM attempts WHERE id = ?", (attempt_id,))
-    return float(row["placed_at"]) if row is not None else 0.0
+    return [UnfinishedAttempt(**dict(r)) for r in rows]
 
 
 async def list_for(
