@@ -2,7 +2,8 @@
 
 Adding a number filters the records it blocks that are still waiting to be dialed
 (state 'ready', retries included) in one transaction. Records on a call finish it; the
-dialer's `is_blocked` check before each dial stops any later attempt.
+dialer's check before each dial (`blocked_among`, for the whole pick) stops any later
+attempt.
 """
 
 from __future__ import annotations
@@ -35,18 +36,13 @@ class DncAdded:
 
 
 async def is_blocked(db: Database, campaign_id: int, phone: str) -> bool:
-    """Whether `phone` is on the global list or the campaign's: two primary-key probes.
-    The dialer calls this right before each dial."""
-    row = await db.fetchone(
-        "SELECT 1 FROM dnc WHERE campaign_id IN (0, ?) AND phone = ? LIMIT 1",
-        (campaign_id, phone),
-    )
-    return row is not None
+    """Whether `phone` is on the global list or the campaign's."""
+    return phone in await blocked_among(db, campaign_id, [phone])
 
 
 async def blocked_among(db: Database, campaign_id: int, phones: Sequence[str]) -> set[str]:
-    """Which of `phones` are on the global list or the campaign's (the batch form of
-    is_blocked, one read for up to a few hundred numbers)."""
+    """Which of `phones` are on the global list or the campaign's: one read for up to a
+    few hundred numbers (the dial loop checks a whole pick right before dialing it)."""
     marks = ", ".join("?" * len(phones))
     rows = await db.fetchall(
         f"SELECT phone FROM dnc WHERE campaign_id IN (0, ?) AND phone IN ({marks})",
