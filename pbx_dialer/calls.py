@@ -17,7 +17,10 @@ class TechResult(enum.StrEnum):
     BUSY = "BUSY"
     NOANSWER = "NOANSWER"
     CONGESTION = "CONGESTION"
-    FAILED = "FAILED"  # the call could not be placed (bad number, trunk down, refused)
+    FAILED = "FAILED"  # the call could not be placed (trunk down, refused, no route)
+    # The network says the number does not exist (Q.850 1/22/28, SIP 404/410/484/604):
+    # dialing it again reaches nobody, so by default it is not retried.
+    INVALID = "INVALID"
     ABANDONED = "ABANDONED"  # answered, but no agent took it before it ended
     MACHINE = "MACHINE"  # answering-machine detection said a machine answered
 
@@ -57,6 +60,13 @@ class CallEnded:
     wait_s: float | None = None
     talk_s: float | None = None
     cause: str = ""
+    # What the network said about the customer's leg: the Q.850 hangup cause and, where
+    # Asterisk exposes it, the SIP final response (None: not known).
+    cause_code: int | None = None
+    sip_status: int | None = None
+    # False when the call ended while the dialer was not listening: its end, and so its
+    # talk (and wait) time, are not known and are stored as unknown, never guessed.
+    times_known: bool = True
 
 
 class TransferKind(enum.StrEnum):

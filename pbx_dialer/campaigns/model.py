@@ -65,7 +65,9 @@ def next_status(current: CampaignStatus, control: Control) -> CampaignStatus:
 # DIALER_READY_MODES; a campaign set to another one cannot start yet.
 DIAL_MODES = ("preview", "progressive", "agent_first", "power", "predictive", "agentless")
 DIALER_READY_MODES = ("progressive", "power", "predictive", "preview", "agent_first", "agentless")
-RESULTS = ("SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "ABANDONED", "MACHINE")
+RESULTS = (
+    "SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "INVALID", "ABANDONED", "MACHINE",
+)  # fmt: skip
 OUTCOMES = ("final", "retry", "callback", "dnc")
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CALLER_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{0,80}$")
@@ -97,6 +99,8 @@ def default_result_classifications() -> dict[str, str]:
         "NOANSWER": "RETRY",
         "CONGESTION": "RETRY",
         "FAILED": "RETRY",
+        # The network says the number does not exist: calling it again reaches nobody.
+        "INVALID": "WRONG_NUMBER",
         "ABANDONED": "RETRY",
         "MACHINE": "RETRY",
     }
