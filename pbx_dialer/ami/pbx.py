@@ -284,7 +284,7 @@ class Pbx:
         started = self._clock()
         try:
             channels = await self.client.send_list(actions.core_show_channels())
-            present = {c.get("uniqueid") for c in channels}
+            present = self.calls.present(channels)
             for channel in channels:
                 self._emit_all(self.calls.refresh(channel))
             missing = self.calls.settle_missing(

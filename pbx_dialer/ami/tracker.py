@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pbx_dialer.ami import causes
 from pbx_dialer.ami.actions import channel_id_from_action_id
 from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.calls import (
@@ -57,28 +58,14 @@ MACHINE_EXTEN = "machine"
 # What the transfer of a message call to the queue is recorded as done by.
 MESSAGE_TRANSFERER = "message"
 
-# OriginateResponse `Reason`: the last control frame Asterisk saw on the outbound leg.
-_REASON_RESULTS = {
-    "0": TechResult.FAILED,  # the channel could not even be created
-    "3": TechResult.NOANSWER,  # still ringing when the originate timeout ran out
-    "5": TechResult.BUSY,
-    "8": TechResult.CONGESTION,
-}
-# Q.850 causes for a leg that hung up before answer (Reason 1).
-_CAUSE_RESULTS = {
-    "1": TechResult.FAILED,  # unallocated number
-    "3": TechResult.FAILED,  # no route
-    "17": TechResult.BUSY,
-    "18": TechResult.NOANSWER,
-    "19": TechResult.NOANSWER,
-    "21": TechResult.BUSY,  # call rejected: the person declined it
-    "27": TechResult.FAILED,
-    "28": TechResult.FAILED,  # invalid number format
-    "34": TechResult.CONGESTION,
-    "38": TechResult.CONGESTION,
-    "41": TechResult.CONGESTION,
-    "42": TechResult.CONGESTION,
-}
+# The channel variable that names a call's attempt on every channel of it: Originate
+# sets it on the dialer's own channel, and the dialplan passes it on (`__DIALER_ATTEMPT`)
+# to the leg it dials to the trunk, so the customer's own leg is known by it too.
+ATTEMPT_VARIABLE = "DIALER_ATTEMPT"
+
+
+def is_local(channel: str) -> bool:
+    return channel.startswith("Local/")
 
 
 @dataclass(slots=True)
@@ -93,8 +80,19 @@ class _Call:
     agent: str | None = None
     agent_interface: str | None = None
     connected_at: float | None = None
-    hangup_cause: str = ""
+    # The dialer's own channel's hangup: its Q.850 cause and when.
+    own_cause: int | None = None
     hung_up_at: float | None = None
+    # The customer's own leg (the dialer's channel on a direct trunk, the trunk channel
+    # behind a Local one): its Q.850 cause, SIP final response and hangup.
+    far_cause: int | None = None
+    far_sip: int | None = None
+    far_hung_up_at: float | None = None
+    # A Local channel optimised away (the trunk channel took its place in the bridge):
+    # its hangup is not the end of the call; the customer's own leg's is.
+    optimised: bool = False
+    # OriginateResponse said Failure before the channel's Hangup (and its cause) came.
+    failed_reason: str | None = None
     # The agent's leg of the bridge (AgentConnect's DestChannel): tells a transfer by
     # the agent from one by anybody else.
     agent_channel: str | None = None
@@ -103,7 +101,10 @@ class _Call:
     recording: bool = False
     kind: str = CALL_AGENT
 
-    def end(self, result: TechResult, at: float, cause: str) -> CallEnded:
+    def end(self, result: TechResult, at: float, cause: str, times_known: bool = True) -> CallEnded:
+        """The call's outcome. `times_known` False: it ended at some moment while the
+        dialer was not listening, so `at` is only when that was noticed: no talk time,
+        and no ring time of a call that was not known to be answered."""
         start = self.started_at if self.started_at is not None else self.placed_at
         # Agent first: the customer is dialed when the agent answers, and the talk
         # begins when the customer does.
@@ -112,24 +113,56 @@ class _Call:
             start = self.connected_at if self.connected_at is not None else start
             talk_from = self.answered_at
         ring_end = self.answered_at if self.answered_at is not None else at
+        # A customer-first call joins the queue when answered: an adopted call (no
+        # QueueCallerJoin seen by this run) waited from its answer.
+        queued_at = self.queued_at
+        if queued_at is None and self.kind == CALL_AGENT and self.connected_at is not None:
+            queued_at = self.answered_at
         wait: float | None = None
-        if self.queued_at is not None:
+        if queued_at is not None and (times_known or self.connected_at is not None):
             wait_end = self.connected_at if self.connected_at is not None else at
-            wait = max(0.0, wait_end - self.queued_at)
+            wait = max(0.0, wait_end - queued_at)
         # Talk time is the agent's: it stops at the first transfer.
         talk_end = self.transferred_at if self.transferred_at is not None else at
         talk = max(0.0, talk_end - talk_from) if talk_from is not None else None
+        if not times_known and self.transferred_at is None:
+            talk = None
+        ring: float | None = max(0.0, ring_end - start)
+        if not times_known and self.answered_at is None:
+            ring = None
         return CallEnded(
             attempt_id=self.attempt_id,
             result=result,
             at=at,
             agent=self.agent,
             queue=self.queue,
-            ring_s=max(0.0, ring_end - start),
+            ring_s=ring,
             wait_s=wait,
             talk_s=talk,
             cause=cause,
+            cause_code=self.far_cause if self.far_cause is not None else self.own_cause,
+            sip_status=self.far_sip,
+            times_known=times_known,
         )
+
+    def unanswered(self, reason: str | None) -> TechResult:
+        return causes.unanswered_result(
+            far_sip=self.far_sip,
+            far_cause=self.far_cause,
+            own_cause=self.own_cause,
+            reason=reason,
+        )
+
+    def describe_causes(self) -> str:
+        """What the network said, for the attempt's `cause` text."""
+        parts = []
+        if self.far_sip is not None:
+            parts.append(f"SIP {self.far_sip}")
+        if self.far_cause is not None:
+            parts.append(f"cause {self.far_cause}")
+        if self.own_cause is not None and self.own_cause != self.far_cause:
+            parts.append(f"dialer channel cause {self.own_cause}")
+        return ", ".join(parts)
 
     def answered_result(self) -> TechResult:
         # An agent already held an agent-first call, and a message call got its message.
@@ -152,6 +185,9 @@ class CallTracker:
         self._halves: dict[str, str] = {}
         # Bridge -> {Uniqueid: channel}: who an attended transfer joined the customer to.
         self._bridges: dict[str, dict[str, str]] = {}
+        # Attempt id -> channel id: the customer's own leg behind a Local channel is
+        # known only by the attempt it carries (ATTEMPT_VARIABLE).
+        self._by_attempt: dict[int, str] = {}
 
     def track(
         self, attempt_id: int, channel_id: str, placed_at: float, kind: str = CALL_AGENT
@@ -161,6 +197,7 @@ class CallTracker:
         if kind not in CALL_KINDS:
             raise ValueError(f"unknown call kind {kind!r}")
         self._calls[channel_id] = _Call(attempt_id, channel_id, placed_at, kind=kind)
+        self._by_attempt[attempt_id] = channel_id
         if kind == CALL_AGENT_FIRST:
             self._halves[f"{channel_id}-2"] = channel_id
 
@@ -193,8 +230,34 @@ class CallTracker:
         self._drop(channel_id)
 
     def _drop(self, channel_id: str) -> None:
-        self._calls.pop(channel_id, None)
+        call = self._calls.pop(channel_id, None)
+        if call is not None:
+            self._by_attempt.pop(call.attempt_id, None)
         self._halves.pop(f"{channel_id}-2", None)
+
+    def _far_leg_of(self, event: AmiEvent) -> _Call | None:
+        """The call whose customer leg this event's channel is: not one of the dialer's
+        own channels, not a Local channel, and carrying the call's attempt id."""
+        if is_local(event.get("channel")):
+            return None
+        attempt = event.variables().get(ATTEMPT_VARIABLE, "")
+        if not attempt.isdigit():
+            return None
+        return self._calls.get(self._by_attempt.get(int(attempt), ""))
+
+    def present(self, channels: list[AmiEvent]) -> set[str]:
+        """The calls a CoreShowChannels answer shows alive: by their own channel, or by
+        their customer's leg when the Local channel was optimised away."""
+        found = set()
+        for channel in channels:
+            uniqueid = channel.get("uniqueid")
+            if uniqueid in self._calls:
+                found.add(uniqueid)
+                continue
+            call = self._far_leg_of(channel)
+            if call is not None:
+                found.add(call.channel_id)
+        return found
 
     def has_started(self, channel_id: str) -> bool:
         call = self._calls.get(channel_id)
@@ -213,7 +276,7 @@ class CallTracker:
                 continue
             self._drop(channel_id)
             result = call.answered_result() if call.answered_at is not None else TechResult.FAILED
-            ended.append(call.end(result, at, cause))
+            ended.append(call.end(result, at, cause, times_known=False))
         return ended
 
     def refresh(self, channel: AmiEvent) -> list[CallEvent]:
@@ -269,20 +332,28 @@ class CallTracker:
                 return []  # an agent answered; the customer is being dialed
             return self._answered(call, event.at)
         reason = event.get("reason")
-        result = _REASON_RESULTS.get(reason)
-        if result is None:
-            result = _CAUSE_RESULTS.get(call.hangup_cause, TechResult.NOANSWER)
-        cause = f"originate reason {reason}"
         if call.kind == CALL_AGENT_FIRST:
             # No agent took it (queue timeout) or it could not even queue: the
             # customer was never dialed.
-            result = TechResult.FAILED
-            cause = f"no agent took the call, the customer was not dialed ({cause})"
+            self._drop(call.channel_id)
+            cause = (
+                f"no agent took the call, the customer was not dialed (originate reason {reason})"
+            )
+            end_at = call.hung_up_at if call.hung_up_at is not None else event.at
+            return [call.end(TechResult.FAILED, end_at, cause)]
+        if call.hung_up_at is None and call.started_at is not None:
+            # The channel exists, so its Hangup follows, with the cause that tells busy
+            # from a wrong number: the Reason alone does not.
+            call.failed_reason = reason
+            return []
+        return self._end_unanswered(call, reason, event.at)
+
+    def _end_unanswered(self, call: _Call, reason: str | None, at: float) -> list[CallEvent]:
         self._drop(call.channel_id)
-        if call.hangup_cause:
-            cause += f", hangup cause {call.hangup_cause}"
-        end_at = call.hung_up_at if call.hung_up_at is not None else event.at
-        return [call.end(result, end_at, cause)]
+        said = call.describe_causes()
+        cause = f"{said}; originate reason {reason}" if said else f"originate reason {reason}"
+        end_at = call.hung_up_at if call.hung_up_at is not None else at
+        return [call.end(call.unanswered(reason), end_at, cause)]
 
     def _answered(self, call: _Call, at: float) -> list[CallEvent]:
         if call.answered_at is not None:
@@ -436,25 +507,63 @@ class CallTracker:
     def _on_hangup(self, event: AmiEvent) -> list[CallEvent]:
         call = self._call_for(event)
         if call is None:
-            return []
-        call.hangup_cause = event.get("cause")
+            far = self._far_leg_of(event)
+            return [] if far is None else self._far_leg_hangup(far, event)
+        call.own_cause = causes.parse_code(event.get("cause"))
         call.hung_up_at = event.at
-        cause = f"hangup cause {call.hangup_cause}" if call.hangup_cause else "hangup"
+        if not is_local(event.get("channel")):
+            # A direct trunk: the dialer's channel is the customer's own leg.
+            self._far_leg_said(call, event)
+        if call.optimised and call.answered_at is not None:
+            return []  # a Local half optimised away: the customer's leg is still up
         if call.kind == CALL_AGENT_FIRST and call.answered_at is None:
             if call.connected_at is None:
                 return []  # no agent yet: OriginateResponse, which follows, ends it
             # The agent heard the customer's line busy, ringing out or failing.
             self._drop(call.channel_id)
-            result = _CAUSE_RESULTS.get(call.hangup_cause, TechResult.NOANSWER)
-            return [call.end(result, event.at, cause)]
+            said = call.describe_causes() or "hangup"
+            return [call.end(call.unanswered(None), event.at, said)]
         if call.answered_at is None:
-            # Not answered: OriginateResponse, which follows, tells busy from no answer.
+            if call.failed_reason is not None:
+                return self._end_unanswered(call, call.failed_reason, event.at)
+            # Not answered: OriginateResponse, which follows, ends it.
             return []
+        return self._end_answered(call, event.get("exten"), event.at)
+
+    def _end_answered(self, call: _Call, exten: str, at: float) -> list[CallEvent]:
         self._drop(call.channel_id)
         result = call.answered_result()
-        if call.kind == CALL_MESSAGE and event.get("exten") == MACHINE_EXTEN:
+        if call.kind == CALL_MESSAGE and exten == MACHINE_EXTEN:
             result = TechResult.MACHINE
-        return [call.end(result, event.at, cause)]
+        # The customer's own leg may have ended a moment before the dialer's channel.
+        if call.far_hung_up_at is not None:
+            at = min(at, call.far_hung_up_at)
+        said = call.describe_causes()
+        return [call.end(result, at, f"hangup, {said}" if said else "hangup")]
+
+    @staticmethod
+    def _far_leg_said(call: _Call, event: AmiEvent) -> None:
+        call.far_cause = causes.parse_code(event.get("cause"))
+        call.far_sip = causes.parse_code(event.get("techcause"))
+        call.far_hung_up_at = event.at
+
+    def _far_leg_hangup(self, call: _Call, event: AmiEvent) -> list[CallEvent]:
+        """The customer's own leg behind the dialer's Local channel hung up."""
+        self._far_leg_said(call, event)
+        if call.optimised and call.answered_at is not None:
+            # Nothing of the dialer's is left in the call: this is its end.
+            return self._end_answered(call, "", event.at)
+        return []  # the dialer's own channel follows, and ends the call
+
+    def _on_local_optimization(self, event: AmiEvent) -> list[CallEvent]:
+        """The dialer's Local channel leaves the call to the leg it dialed (no /n)."""
+        call = self._calls.get(event.get("localoneuniqueid"))
+        if call is not None:
+            if event.name == "LocalOptimizationBegin":
+                call.optimised = True
+            elif event.get("success") == "No":
+                call.optimised = False
+        return []
 
 
 _HANDLERS = {
@@ -464,6 +573,8 @@ _HANDLERS = {
     "QueueCallerJoin": CallTracker._on_queue_join,
     "AgentConnect": CallTracker._on_agent_connect,
     "Hangup": CallTracker._on_hangup,
+    "LocalOptimizationBegin": CallTracker._on_local_optimization,
+    "LocalOptimizationEnd": CallTracker._on_local_optimization,
     "MixMonitorStart": CallTracker._on_mixmonitor_start,
     "BridgeEnter": CallTracker._on_bridge_enter,
     "BridgeLeave": CallTracker._on_bridge_leave,

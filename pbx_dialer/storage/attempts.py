@@ -283,7 +283,8 @@ async def finish_many(
                 classification = outcome.classification
             attempt_updates.append(
                 (
-                    one.result, one.cause, one.queue, one.agent, one.at,
+                    one.result, one.cause, one.cause_code, one.sip_status,
+                    int(one.times_known), one.queue, one.agent, one.at,
                     one.ring_s, one.wait_s, one.talk_s, classification, one.attempt_id,
                 )
             )  # fmt: skip
@@ -298,8 +299,8 @@ async def finish_many(
                 dnc_adds.append((row["campaign_id"], row["phone"], one.at))
             results.append((int(row["campaign_id"]), str(row["phone"]), outcome.state))
         await conn.executemany(
-            "UPDATE attempts SET state = 'ended', result = ?, cause = ?, "
-            "queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
+            "UPDATE attempts SET state = 'ended', result = ?, cause = ?, cause_code = ?, "
+            "sip_status = ?, times_known = ?, queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
             "ring_s = ?, wait_s = ?, talk_s = ?, classification = ? "
             "WHERE id = ?",
             attempt_updates,

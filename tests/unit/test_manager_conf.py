@@ -55,21 +55,30 @@ def test_every_event_the_trackers_read_is_let_through() -> None:
 
 
 def test_channel_events_are_narrowed_to_the_dialers_own_channels() -> None:
-    def narrowing(action: str) -> dict[str, tuple[str | None, str | None, str]]:
+    def narrowing(action: str) -> set[tuple[str, str | None, str | None, str]]:
         return {
-            c["name"]: (c.get("header"), c.get("method"), value)
+            (c["name"], c.get("header"), c.get("method"), value)
             for c, value in dialer_filters()
             if "header" in c and c.get("action", "include") == action
         }
 
-    channel_events = {"Newchannel", "Newstate", "Hangup"}
     included, excluded = narrowing("include"), narrowing("exclude")
-    assert set(included) == set(excluded) == channel_events
     # The prefix every attempt's channel id starts with, and the suffix of the second
     # half of a Local channel (OtherChannelId), which the trackers never follow.
     channel_id = channel_id_for(42)
-    assert set(included.values()) == {("Uniqueid", "starts_with", "pbxd-")}
-    assert set(excluded.values()) == {("Uniqueid", "ends_with", "-2")}
+    own = ("Uniqueid", "starts_with", "pbxd-")
+    assert included == {
+        ("Newchannel", *own),
+        ("Newstate", *own),
+        ("Hangup", *own),
+        # The customer's own leg behind a Local channel, known by the attempt it carries.
+        ("Hangup", "ChanVariable", "regex", "^DIALER_ATTEMPT=[0-9]"),
+        ("LocalOptimizationBegin", "LocalOneUniqueid", "starts_with", "pbxd-"),
+        ("LocalOptimizationEnd", "LocalOneUniqueid", "starts_with", "pbxd-"),
+    }
+    assert excluded == {
+        (name, "Uniqueid", "ends_with", "-2") for name in ("Newchannel", "Newstate", "Hangup")
+    }
     originate = actions.originate(
         channel="Local/1@x", context="c", exten="s", channel_id=channel_id, timeout_s=30
     )
