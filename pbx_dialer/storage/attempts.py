@@ -300,7 +300,8 @@ async def finish_many(
             results.append((int(row["campaign_id"]), str(row["phone"]), outcome.state))
         await conn.executemany(
             "UPDATE attempts SET state = 'ended', result = ?, cause = ?, cause_code = ?, "
-            "sip_status = ?, times_known = ?, queue = coalesce(?, queue), agent = coalesce(?, agent), ended_at = ?, "
+            "sip_status = ?, times_known = ?, queue = coalesce(?, queue), "
+            "agent = coalesce(?, agent), ended_at = ?, "
             "ring_s = ?, wait_s = ?, talk_s = ?, classification = ? "
             "WHERE id = ?",
             attempt_updates,
