@@ -64,6 +64,7 @@ def panel(
         "live": campaign.live,
         "suspended": campaign.suspension is not None,
         "resume_at": campaign.suspension.until if campaign.suspension else None,
+        "alert": campaign.alert.to_json() if campaign.alert else None,
         "records": total,
         # The bar's bands; records on a call or in a disabled list are in the total too.
         "bands": {name: bands[name] for name in BAR_BANDS},

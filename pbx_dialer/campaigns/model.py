@@ -424,6 +424,17 @@ class Suspension:
 
 
 @dataclass(frozen=True)
+class CampaignAlert:
+    """Why the dialer paused the campaign by itself; it stays until the status changes."""
+
+    text: str
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "at": self.at}
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: int
     status: CampaignStatus
@@ -433,6 +444,7 @@ class Campaign:
     suspension: Suspension | None = None
     cloned_from: int | None = None
     live: bool = False
+    alert: CampaignAlert | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -444,6 +456,7 @@ class Campaign:
             "suspension": self.suspension.to_json() if self.suspension else None,
             "cloned_from": self.cloned_from,
             "live": self.live,
+            "alert": self.alert.to_json() if self.alert else None,
         }
         data.update(self.settings.to_json())
         return data

@@ -68,6 +68,10 @@ def due(campaign: Campaign, zone: ZoneInfo, last: datetime, now: datetime) -> Du
         if suspension.until is not None and suspension.until <= now.timestamp():
             return Due(Control.PLAY, "resume", "suspension over")
         return None
+    if status is CampaignStatus.PAUSED and campaign.alert is not None:
+        # The dialer paused it because its calls all failed: only a person resumes it,
+        # not the daily automatic start (the trunk would still be wrong).
+        return None
     edges: list[tuple[datetime, Due]] = []
     for day in _days(last, now, zone):
         if settings.auto_stop and status is CampaignStatus.ACTIVE:

@@ -138,7 +138,10 @@ class CampaignService:
         *,
         action: str | None = None,
         suspension: Suspension | None = None,
+        alert: str | None = None,
     ) -> Campaign:
+        """Apply one control. `alert`: why the dialer paused it by itself, shown until
+        the next change of status (any other change clears an alert)."""
         campaign = await self.get(campaign_id)
         target = next_status(campaign.status, control)
         if control is Control.PLAY:
@@ -153,6 +156,7 @@ class CampaignService:
             now=self.clock(),
             detail=detail,
             suspension=suspension,
+            alert=alert,
         )
         if not changed:
             # Someone else changed it meanwhile: report against the status it has now.

@@ -33,9 +33,10 @@ from pbx_dialer.calls import (
     TechResult,
 )
 from pbx_dialer.campaigns import hours, timezones
-from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
-from pbx_dialer.campaigns.service import CampaignService
+from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control, TransitionRefused
+from pbx_dialer.campaigns.service import CampaignNotFound, CampaignService
 from pbx_dialer.dialing import compliance
+from pbx_dialer.dialing.failures import Ending, FailureAlert, FailureWatch
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing import (
     AGENT_AWAY,
@@ -156,6 +157,11 @@ class Dialer:
         self._served_at: dict[int, float] = {}
         # Agent desk hook: it follows the PBX events of the calls it places itself.
         self.event_listeners: list[Callable[[Pbx, PbxEvent], None]] = []
+        # Campaigns whose calls all fail the same way are paused (pbx_dialer.dialing.failures).
+        self.failures = FailureWatch()
+        # campaign -> the attempt whose ending raised its alert, and the alert: no new
+        # call for it until the pause is stored after that ending.
+        self._alerts: dict[int, tuple[int, FailureAlert]] = {}
 
     @property
     def default_pbx(self) -> str:
@@ -235,6 +241,8 @@ class Dialer:
                 policy.on_connected(event.at, wait, call.attempt_id)
         elif isinstance(event, CallEnded):
             self.live.pop(event.attempt_id, None)
+            if call is not None:
+                self._watch_failures(call, event)
             if policy is not None:
                 if event.result is TechResult.MACHINE:
                     policy.on_machine(event.at, event.attempt_id)
@@ -246,6 +254,33 @@ class Dialer:
         self._events.put_nowait((pbx.name, event))
         for listener in self.event_listeners:  # agent desk hook
             listener(pbx, event)
+
+    def _watch_failures(self, call: LiveCall, event: CallEnded) -> None:
+        """Heard at once, like pacing: the dial loop holds the campaign from this moment,
+        so no next record is dialed before the pause is stored."""
+        ending = Ending(
+            event.at,
+            event.result,
+            event.cause_code,
+            event.sip_status,
+            answered=call.answered_at is not None,
+        )
+        alert = self.failures.heard(call.campaign_id, ending)
+        if alert is not None:
+            self._alerts[call.campaign_id] = (event.attempt_id, alert)
+
+    async def _pause_failing(self, campaign_id: int, alert: FailureAlert) -> None:
+        """Pause through the one status change, the alert in the history and on the pages."""
+        try:
+            await self.campaigns.control(
+                campaign_id, Control.PAUSE, actor="dialer", detail=alert.text, alert=alert.text
+            )
+            log.warning("campaign %s %s", campaign_id, alert.text)
+        except (TransitionRefused, CampaignNotFound) as exc:
+            # Paused, stopped or gone meanwhile: it dials no more anyway.
+            log.warning("campaign %s: %s; not paused: %s", campaign_id, alert.text, exc)
+        finally:
+            self._alerts.pop(campaign_id, None)
 
     def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
         now = self.clock()
@@ -338,6 +373,10 @@ class Dialer:
                 },
             )
             self._counts_due.add(campaign_id)
+        for event in ended:
+            for campaign_id, (attempt_id, alert) in list(self._alerts.items()):
+                if attempt_id == event.attempt_id:
+                    await self._pause_failing(campaign_id, alert)
         self.wake()
 
     async def _store(self, pbx_name: str, event: PbxEvent) -> None:
@@ -513,6 +552,8 @@ class Dialer:
     async def _dial_campaign(self, campaign: Campaign) -> None:
         if campaign.settings.dial_mode in DESK_MODES:
             return  # agent desk hook: agents ask for these records
+        if campaign.id in self._alerts:
+            return  # its calls all fail: it is being paused
         pbx = self.pbxs.get(campaign.settings.pbx or self.default_pbx)
         if pbx is None or not pbx.ready or self._hold_until.get(pbx.name, 0.0) > self.clock():
             return
@@ -535,8 +576,8 @@ class Dialer:
         if self.inbound_waiting_too_long(campaign, pbx, now):
             return
         centre_open, zones = await self.calling_hours(campaign, now)
-        if not centre_open:
-            return
+        if not centre_open or campaign.id in self._alerts:
+            return  # (an alert may have come while the loop was reading)
         wanted = self._take_rate(pbx, campaign.id, wanted)
         if wanted <= 0:
             return

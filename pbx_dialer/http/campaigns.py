@@ -244,6 +244,13 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "amd": {"type": "boolean"},
     "preview_autodial_s": {"type": "integer", "minimum": 0, "maximum": 600},
 }
+# Why the dialer paused the campaign by itself; null once its status changes again.
+ALERT = {
+    "type": "object",
+    "nullable": True,
+    "required": ["text", "at"],
+    "properties": {"text": {"type": "string"}, "at": {"type": "number"}},
+}
 CAMPAIGN = {
     "type": "object",
     "required": ["id", "status", "name", "created_at", "updated_at", "suspended"],
@@ -256,6 +263,7 @@ CAMPAIGN = {
         "suspension": {"type": "object", "nullable": True},
         "cloned_from": {"type": "integer", "nullable": True},
         "live": {"type": "boolean"},
+        "alert": ALERT,
         "records": {"type": "object", "additionalProperties": {"type": "integer"}},
         **SETTINGS_PROPERTIES,
     },

@@ -20,6 +20,7 @@ from pbx_dialer.campaigns.dashboard import MAX_PAGE, PAGE_SIZE, DashboardService
 from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
+from pbx_dialer.http.campaigns import ALERT
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import error_response, json_response, page_params
 from pbx_dialer.http.websockets import Viewer, serve_page
@@ -200,6 +201,7 @@ PANEL = {
         "live": {"type": "boolean"},
         "suspended": {"type": "boolean"},
         "resume_at": {"type": "number", "nullable": True},
+        "alert": ALERT,
         "records": _COUNT,
         "bands": {
             "type": "object",

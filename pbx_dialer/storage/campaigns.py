@@ -8,7 +8,13 @@ from typing import Any
 
 import aiosqlite
 
-from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus, Suspension
+from pbx_dialer.campaigns.model import (
+    Campaign,
+    CampaignAlert,
+    CampaignSettings,
+    CampaignStatus,
+    Suspension,
+)
 from pbx_dialer.storage.db import Database
 
 _SETTING_COLUMNS = [f.name for f in fields(CampaignSettings)]
@@ -50,6 +56,7 @@ def campaign_from_row(row: aiosqlite.Row) -> Campaign:
         suspension=suspension,
         cloned_from=row["cloned_from"],
         live=bool(row["live"]),
+        alert=CampaignAlert(row["alert"], row["alert_at"]) if row["alert"] else None,
     )
 
 
@@ -151,14 +158,16 @@ async def set_status(
     now: float,
     detail: str = "",
     suspension: Suspension | None = None,
+    alert: str | None = None,
 ) -> bool:
-    """Compare-and-set the status (and the suspension that goes with it) and record who
-    did it, in one transaction. Leaving Paused clears any suspension."""
+    """Compare-and-set the status (and the suspension and alert that go with it) and
+    record who did it, in one transaction. Every change of status clears any suspension
+    and alert it does not bring."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE campaigns SET status = ?, updated_at = ?, suspended = ?, "
-            "suspended_until = ?, reminder_at = ?, reminder_to = ?, reminder_sent_at = NULL "
-            "WHERE id = ? AND status = ?",
+            "suspended_until = ?, reminder_at = ?, reminder_to = ?, reminder_sent_at = NULL, "
+            "alert = ?, alert_at = ? WHERE id = ? AND status = ?",
             (
                 status,
                 now,
@@ -166,6 +175,8 @@ async def set_status(
                 suspension.until if suspension else None,
                 suspension.reminder_at if suspension else None,
                 suspension.reminder_to if suspension else None,
+                alert,
+                now if alert else None,
                 campaign_id,
                 expected,
             ),

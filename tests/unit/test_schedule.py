@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pbx_dialer.campaigns.model import (
     Campaign,
+    CampaignAlert,
     CampaignSettings,
     CampaignStatus,
     Control,
@@ -117,6 +118,25 @@ def test_suspension_resumes_at_its_time_and_blocks_the_automatic_start() -> None
         1, CampaignStatus.PAUSED, c.settings, 0.0, 0.0, suspension=Suspension(until=None)
     )
     assert due(indefinitely, PARIS, resume - timedelta(days=3), resume) is None
+
+
+def test_a_campaign_paused_for_failing_calls_waits_for_a_person() -> None:
+    """The dialer paused it because its calls all failed: the daily start leaves it
+    paused (the trunk would still be wrong), its end date still stops it."""
+    paused = Campaign(
+        1,
+        CampaignStatus.PAUSED,
+        CampaignSettings(name="c", queue="sales", auto_start="09:00", end_date="2026-11-30"),
+        0.0,
+        0.0,
+        alert=CampaignAlert("paused: the last 10 calls all failed the same way", 1.0),
+    )
+    assert (
+        due(paused, PARIS, local(PARIS, 2026, 11, 24, 8, 59), local(PARIS, 2026, 11, 24, 9, 0))
+        is None
+    )
+    stop = due(paused, PARIS, local(PARIS, 2026, 12, 1, 0, 0), local(PARIS, 2026, 12, 1, 0, 1))
+    assert stop is not None and stop.control is Control.STOP
 
 
 def test_a_long_gap_applies_only_the_latest_edge() -> None:

@@ -132,7 +132,15 @@
         link(`/campaigns/${c.id}/import`, "Import", "action a-import"),
       );
     }
-    card.append(head, bar(c), meta, actions);
+    card.append(head);
+    if (c.alert) {
+      // Why the dialer paused it by itself; gone once it is played again.
+      const banner = el("p", "alert-banner cpanel-alert", c.alert.text);
+      banner.setAttribute("role", "alert");
+      banner.title = `Since ${when(c.alert.at)}`;
+      card.append(banner);
+    }
+    card.append(bar(c), meta, actions);
     return card;
   }
 

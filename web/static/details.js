@@ -182,6 +182,12 @@
       $("#active-label").textContent = status === "active" ? "Active" : "Passive";
     }
   }
+  // The dialer's own pause (e.g. every call failing the same way), until played again.
+  function setAlert(alert) {
+    const node = $("#campaign-alert");
+    node.textContent = alert ? alert.text : "";
+    node.hidden = !alert;
+  }
   const toggle = $("#active-toggle");
   if (toggle && maySteer) {
     toggle.addEventListener("change", async () => {
@@ -191,6 +197,7 @@
         const campaign = await api(`${base}/${wanted}`, "POST");
         showError($("#steer-error"), null);
         setStatus(campaign.status);
+        setAlert(campaign.alert);
       } catch (error) {
         showError($("#steer-error"), error);
         setStatus(root.dataset.status);
@@ -534,6 +541,7 @@
     const cid = m.campaign ? m.campaign.id : m.campaign_id;
     if (m.type === "campaign" && cid === campaignId) {
       setStatus(m.campaign.status);
+      setAlert(m.campaign.alert);
       refresh(["pie", "why", "realtime", "tab"]);
     } else if ((m.type === "call" || m.type === "call_cancelled") && (cid === campaignId || cid === undefined)) {
       refresh(["realtime"]);
