@@ -306,7 +306,7 @@ def _check_trunk(pbx: PbxSettings, where: str) -> None:
     if not pbx.trunk and uses_outbound_context(pbx.dial_template):
         # Without it every call through [dialer-outbound] ends in CONGESTION, unseen.
         raise ConfigError(
-            f"{where} [[pbx]] {pbx.name}.trunk: must be set (e.g. \"PJSIP/trunk\") because "
+            f'{where} [[pbx]] {pbx.name}.trunk: must be set (e.g. "PJSIP/trunk") because '
             f"dial_template {pbx.dial_template!r} goes through {OUTBOUND_CONTEXT}"
         )
 
