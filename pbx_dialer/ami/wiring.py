@@ -8,7 +8,7 @@ log), so each is named beforehand in one line: a `Problem`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,22 +74,18 @@ async def check_pbx(
 ) -> list[Problem]:
     """Every wiring problem of one connected Asterisk. `queues`: (campaign, queue)."""
     pbx = client.settings
-    problems = [Problem(pbx.name, text) for text in await _rights(client)]
-    for text in await _dialplan(client, needed_contexts(pbx, shipped)):
-        problems.append(Problem(pbx.name, text))
-    for campaign, queue in queues:
-        if not await _queue_exists(client, queue):
-            problems.append(
-                Problem(
-                    pbx.name,
-                    f"campaign {campaign!r}: queue {queue!r} does not exist on this Asterisk "
-                    "(queues.conf, then: module reload app_queue.so)",
-                )
-            )
-    if pbx.safe_harbour:
-        problem = await _safe_harbour(client)
-        if problem:
-            problems.append(Problem(pbx.name, problem))
+    problems: list[Problem] = []
+    steps: list[tuple[str, Callable[[], Awaitable[list[str]]]]] = [
+        ("AMI rights", lambda: _rights(client)),
+        ("dialplan", lambda: _dialplan(client, needed_contexts(pbx, shipped))),
+        ("campaign queues", lambda: _queues(client, queues)),
+        ("safe_harbour sound", lambda: _safe_harbour(client)),
+    ]
+    for what, step in steps:
+        try:
+            problems += [Problem(pbx.name, text) for text in await step()]
+        except AmiError as exc:
+            problems.append(Problem(pbx.name, f"cannot check the {what}: {exc}"))
     return problems
 
 
@@ -101,28 +97,30 @@ async def _rights(client: AmiClient) -> list[str]:
     if not missing:
         return []
     rights = sorted({_RIGHT_OF.get(name, "?") for name in missing})
+    user = client.settings.username
     return [
-        f"AMI user {client.settings.username!r} may not run {', '.join(missing)}: "
-        f"add {','.join(rights)} to write= of [{client.settings.username}] in manager.conf "
-        "(then: manager reload)"
+        f"AMI user {user!r} may not run {', '.join(missing)}: add {','.join(rights)} to "
+        f"write= of [{user}] in manager.conf (then: manager reload)"
     ]
 
 
-async def _extensions(client: AmiClient, context: str) -> set[str] | None:
-    try:
-        listed = await client.send_list({"Action": "ShowDialPlan", "Context": context})
-    except AmiError as exc:
-        if "did not find context" in str(exc).lower():
-            return None
-        raise
-    return {e.get("Extension") for e in listed if e.get("Context") == context} - {""}
+async def _dialplan_extensions(client: AmiClient) -> dict[str, set[str]]:
+    """Context -> its extensions, of the whole dialplan: asked in one go, since
+    ShowDialPlan of a missing context answers an error that never ends an event list."""
+    contexts: dict[str, set[str]] = {}
+    for event in await client.send_list({"Action": "ShowDialPlan"}):
+        extensions = contexts.setdefault(event.get("Context"), set())
+        if event.get("Extension"):
+            extensions.add(event.get("Extension"))
+    return contexts
 
 
 async def _dialplan(client: AmiClient, contexts: dict[str, set[str]]) -> list[str]:
     pbx = client.settings
+    dialplan = await _dialplan_extensions(client)
     problems: list[str] = []
     if pbx.connect_context not in contexts:
-        found = await _extensions(client, pbx.connect_context)
+        found = dialplan.get(pbx.connect_context)
         if found is None:
             problems.append(f"connect_context {pbx.connect_context!r} is not in the dialplan")
         elif pbx.connect_exten not in found:
@@ -131,7 +129,7 @@ async def _dialplan(client: AmiClient, contexts: dict[str, set[str]]) -> list[st
                 f"{pbx.connect_exten!r} (connect_exten)"
             )
     for context, expected in contexts.items():
-        found = await _extensions(client, context)
+        found = dialplan.get(context)
         if found is None:
             problems.append(
                 f"context {context!r} is not in the dialplan: "
@@ -153,9 +151,16 @@ async def _dialplan(client: AmiClient, contexts: dict[str, set[str]]) -> list[st
     return problems
 
 
-async def _queue_exists(client: AmiClient, queue: str) -> bool:
-    listed = await client.send_list(actions.queue_status(queue))
-    return any(e.name == "QueueParams" and e.get("Queue") == queue for e in listed)
+async def _queues(client: AmiClient, queues: Iterable[tuple[str, str]]) -> list[str]:
+    problems: list[str] = []
+    for campaign, queue in queues:
+        listed = await client.send_list(actions.queue_status(queue))
+        if not any(e.name == "QueueParams" and e.get("Queue") == queue for e in listed):
+            problems.append(
+                f"campaign {campaign!r}: queue {queue!r} does not exist on this Asterisk "
+                "(queues.conf, then: module reload app_queue.so)"
+            )
+    return problems
 
 
 async def _getvar(client: AmiClient, variable: str) -> str:
@@ -167,26 +172,28 @@ def _sound_names(directory: str, name: str) -> str:
     return f"{directory}/{SOUND_LANGUAGE}/{name}.{{{','.join(SOUND_FORMATS)}}}"
 
 
-async def _safe_harbour(client: AmiClient) -> str:
+async def _safe_harbour(client: AmiClient) -> list[str]:
     pbx = client.settings
     name = pbx.safe_harbour
+    if not name:
+        return []  # none is played
     if pbx.sounds_dir:
         base = Path(pbx.sounds_dir) / SOUND_LANGUAGE
         if any((base / f"{name}.{ext}").is_file() for ext in SOUND_FORMATS):
-            return ""
-        return f"safe_harbour sound {name!r} is missing: no {_sound_names(pbx.sounds_dir, name)}"
+            return []
+        return [f"safe_harbour sound {name!r} is missing: no {_sound_names(pbx.sounds_dir, name)}"]
     sounds = f"{await _getvar(client, 'ASTDATADIR')}/sounds"
     answers = [
         await _getvar(client, f"STAT(e,{sounds}/{SOUND_LANGUAGE}/{name}.{ext})")
         for ext in SOUND_FORMATS
     ]
     if "1" in answers:
-        return ""
+        return []
     if all(answer == "0" for answer in answers):
-        return f"safe_harbour sound {name!r} is missing: no {_sound_names(sounds, name)}"
+        return [f"safe_harbour sound {name!r} is missing: no {_sound_names(sounds, name)}"]
     # Asterisk 22 refuses STAT() (a "dangerous" function) over AMI unless asterisk.conf
     # sets live_dangerously = yes, and it needs func_env.so: the check cannot tell.
-    return (
+    return [
         f"cannot tell whether safe_harbour sound {name!r} is in {_sound_names(sounds, name)}: "
         f"Asterisk refuses STAT() over AMI; set sounds_dir to where the dialer can read {sounds}"
-    )
+    ]
