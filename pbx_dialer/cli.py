@@ -15,10 +15,11 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
-from pbx_dialer.ami.client import AmiClient, ConnectionState
+from pbx_dialer.ami.client import AmiClient, AmiError, ConnectionState
 from pbx_dialer.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("pbx_dialer")
@@ -64,18 +65,67 @@ async def _first_contact(settings: Settings, wait: float) -> dict[str, AmiClient
 
 
 async def check(settings: Settings, wait: float) -> int:
+    """One line per problem (stderr) of every Asterisk: login, rights, dialplan,
+    campaign queues, safe-harbour sound; a final ok line (stdout) when there is none."""
+    from pbx_dialer.ami.wiring import SHIPPED_DIALPLAN, check_pbx, shipped_contexts
+
+    campaign_queues = await _campaign_queues(settings)
+    try:
+        shipped = shipped_contexts(SHIPPED_DIALPLAN.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise Fatal(
+            f"cannot read {SHIPPED_DIALPLAN} ({exc.strerror}) to check the dialplan"
+        ) from None
     clients = await _first_contact(settings, wait)
-    failed = False
-    for client in clients.values():
-        ok = client.state is ConnectionState.READY
-        failed |= not ok
-        if ok:
-            print(f"ok: [{client.settings.name}] {client.describe()}")
+    problems: list[str] = []
+    for name, client in clients.items():
+        if client.state is not ConnectionState.READY:
+            problems.append(f"[{name}] {_outcome(client)}")
         else:
-            print(f"error: [{client.settings.name}] {_outcome(client)}", file=sys.stderr)
+            print(f"ok: [{name}] {client.describe()}")
+            queues = [(c, q) for pbx, c, q in campaign_queues if pbx == name]
+            try:
+                problems += [str(p) for p in await check_pbx(client, queues, shipped)]
+            except AmiError as exc:
+                problems.append(f"[{name}] check stopped: {exc}")
         with _quiet_ami_client():
             await client.close()
-    return 1 if failed else 0
+    problems += [
+        f"campaign {c!r} runs on PBX {pbx!r}, which is not configured"
+        for pbx, c, _q in campaign_queues
+        if pbx not in clients
+    ]
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"ok: no wiring problem found on {', '.join(clients)}")
+    return 0
+
+
+async def _campaign_queues(settings: Settings) -> list[tuple[str, str, str]]:
+    """(PBX, campaign, queue) of every campaign not completed, from the database if it
+    exists already (check creates none)."""
+    from pbx_dialer.campaigns.model import CampaignStatus
+    from pbx_dialer.storage import campaigns
+    from pbx_dialer.storage.db import Database, StorageError
+
+    if not await asyncio.to_thread(Path(settings.database.path).exists):
+        return []
+    try:
+        db = await Database.open(settings.database.path)
+    except StorageError as exc:
+        raise Fatal(str(exc)) from None
+    try:
+        found = await campaigns.list_all(db)
+    finally:
+        await db.close()
+    default = settings.pbx[0].name
+    return [
+        (c.settings.pbx or default, c.settings.name, c.settings.queue)
+        for c in found
+        if c.settings.queue and c.status is not CampaignStatus.COMPLETED
+    ]
 
 
 def _outcome(client: AmiClient) -> str:
@@ -208,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the dialer and its web server")
     p_serve.add_argument("--config", required=True, help="TOML settings file")
-    p_check = sub.add_parser("check", help="check the configuration and the AMI login")
+    p_check = sub.add_parser("check", help="check the configuration and how each Asterisk is wired")
     p_check.add_argument("--config", required=True)
     p_check.add_argument("--wait", type=float, default=8.0)
     p_rec = sub.add_parser("record-ami", help="record an AMI session as a JSON fixture")

@@ -50,11 +50,19 @@ class PbxSettings:
     secret: str = ""
     # How a number becomes a channel to originate: {number} is replaced.
     dial_template: str = "PJSIP/{number}@trunk"
+    # The trunk [dialer-outbound] dials (tech/resource, e.g. "PJSIP/trunk"), passed as
+    # DIALER_TRUNK in every Originate; required when dial_template goes through it.
+    trunk: str = ""
     connect_context: str = "dialer-connect"
     connect_exten: str = "s"
     # What a person hears when a power or predictive call finds no agent in time (the
-    # "safe harbour" message): a sound file name known to Asterisk; record your own.
-    safe_harbour: str = "vm-goodbye"
+    # "safe harbour" message): a sound of <astdatadir>/sounds/en, without its extension.
+    # asterisk/sounds/ ships this one; record your own (who called, why, a number).
+    safe_harbour: str = "dialer-safe-harbour"
+    # Where the dialer can read this Asterisk's <astdatadir>/sounds (e.g. a shared
+    # volume), so `pbx-dialer check` can look for the safe-harbour sound there: Asterisk
+    # refuses STAT() over AMI unless asterisk.conf sets live_dangerously.
+    sounds_dir: str = ""
     # Where this Asterisk's call recordings (MixMonitor, astspooldir/monitor) can be read
     # by the dialer, e.g. a shared volume; empty: recordings are listed, not downloadable.
     recordings_dir: str = ""
@@ -117,6 +125,17 @@ _POSITIVE_PBX = (
     "max_calls_per_second",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# tech/resource as [dialer-outbound] dials it: no commas (Dial's argument separator),
+# no "&" (a second channel), no spaces or control characters. Used with fullmatch.
+_TRUNK_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9._:@/+=-]+")
+# The context of asterisk/extensions_dialer.conf that dials `trunk`.
+OUTBOUND_CONTEXT = "dialer-outbound"
+_SOUND_RE = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def uses_outbound_context(dial_template: str) -> bool:
+    """Whether numbers are dialled through [dialer-outbound] (which needs `trunk`)."""
+    return f"@{OUTBOUND_CONTEXT}" in dial_template
 
 
 def _section(cls: type[Any], raw: Mapping[str, Any], where: str) -> Any:
@@ -229,6 +248,14 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
             raise ConfigError(f"{where} [[pbx]]: name {pbx.name!r} is used twice")
         if "{number}" not in pbx.dial_template:
             raise ConfigError(f"{where} [[pbx]] {pbx.name}.dial_template: must contain {{number}}")
+        _check_trunk(pbx, where)
+        if pbx.safe_harbour and (
+            not _SOUND_RE.fullmatch(pbx.safe_harbour) or ".." in pbx.safe_harbour
+        ):
+            raise ConfigError(
+                f"{where} [[pbx]] {pbx.name}.safe_harbour: {pbx.safe_harbour!r} must be a "
+                "sound name (letters, digits, . _ - /) without its extension, or empty for none"
+            )
         if not 0 < pbx.port < 65536:
             raise ConfigError(f"{where} [[pbx]] {pbx.name}.port: {pbx.port} is not a TCP port")
         # Zero would make the AMI client ping or reconnect in a tight loop.
@@ -268,6 +295,20 @@ def parse_settings(raw: dict[str, Any], where: str = "config") -> Settings:
         dialer=parts["dialer"],
         smtp=parts["smtp"],
     )
+
+
+def _check_trunk(pbx: PbxSettings, where: str) -> None:
+    if pbx.trunk and not _TRUNK_RE.fullmatch(pbx.trunk):
+        raise ConfigError(
+            f"{where} [[pbx]] {pbx.name}.trunk: {pbx.trunk!r} must be tech/resource "
+            "like PJSIP/trunk (no spaces, commas, '&' or line breaks)"
+        )
+    if not pbx.trunk and uses_outbound_context(pbx.dial_template):
+        # Without it every call through [dialer-outbound] ends in CONGESTION, unseen.
+        raise ConfigError(
+            f'{where} [[pbx]] {pbx.name}.trunk: must be set (e.g. "PJSIP/trunk") because '
+            f"dial_template {pbx.dial_template!r} goes through {OUTBOUND_CONTEXT}"
+        )
 
 
 def load_settings(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:

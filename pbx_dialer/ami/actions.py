@@ -9,6 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 Action = dict[str, str | list[str]]
+# Every action built here: `pbx-dialer check` makes sure the dialer's AMI user may run
+# them (a unit test keeps this list in step with the builders).
+SENT = (
+    "Originate",
+    "Ping",
+    "CoreShowChannels",
+    "QueueStatus",
+    "QueueAdd",
+    "QueueRemove",
+    "QueuePause",
+    "Setvar",
+    "Hangup",
+)
 
 
 class UnsafeAmiValue(ValueError):

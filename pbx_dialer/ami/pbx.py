@@ -235,12 +235,19 @@ class Pbx:
         context, exten = self.settings.connect_context, self.settings.connect_exten
         timeout_s = request.ring_timeout_s
         variables = request.variables
-        if request.kind == CALL_AGENT_FIRST:
+        ring_timeout = str(int(request.ring_timeout_s))
+        if self.settings.trunk:
+            # For [dialer-outbound]. Inherited ("_"): an agent-first call dials the
+            # customer with Dial(), whose new channel gets only inherited variables.
             variables = {
                 **variables,
-                "DIALER_CUSTOMER": channel,
-                "DIALER_RING_TIMEOUT": str(int(request.ring_timeout_s)),
+                "_DIALER_TRUNK": self.settings.trunk,
+                "_DIALER_RING_TIMEOUT": ring_timeout,
             }
+        if request.kind == CALL_AGENT_FIRST:
+            variables = {**variables, "DIALER_CUSTOMER": channel}
+            if not self.settings.trunk:
+                variables["DIALER_RING_TIMEOUT"] = ring_timeout
             channel, context, exten = AGENT_FIRST_CHANNEL, AGENT_FIRST_CONTEXT, "s"
             # The Originate is answered when an agent takes the call.
             timeout_s = request.queue_wait_s

@@ -1,0 +1,138 @@
+"""`pbx-dialer check` against a wrongly wired Asterisk: each mistake is one line.
+
+The instance is started as shipped, then its files are edited and reloaded, as a PBX
+admin would get it wrong."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pbx_dialer.campaigns.model import CampaignSettings
+from pbx_dialer.storage import campaigns
+from pbx_dialer.storage.db import Database
+from pbx_dialer.testing.asterisk import AsteriskInstance
+from tests.pbx.test_cli import run, shipped_sounds, write_config
+
+pytestmark = pytest.mark.pbx
+
+
+async def _campaigns(tmp_path: Path, *queues: str) -> None:
+    db = await Database.open(str(tmp_path / "dialer.sqlite3"))
+    try:
+        for index, queue in enumerate(queues):
+            await campaigns.create(db, CampaignSettings(name=f"c{index}", queue=queue), 0.0)
+    finally:
+        await db.close()
+
+
+def _config(asterisk: AsteriskInstance, tmp_path: Path, extra: str) -> Path:
+    return write_config(
+        tmp_path,
+        ami_port=asterisk.ami_port,
+        username=asterisk.dialer_user,
+        secret=asterisk.dialer_secret,
+        extra=extra,
+    )
+
+
+async def test_each_wiring_problem_is_one_line(asterisk: AsteriskInstance, tmp_path: Path) -> None:
+    etc = asterisk.instance_dir / "etc"
+    # Another [dialer-connect] in the admin's own dialplan: Asterisk merges the two.
+    extensions = etc / "extensions.conf"
+    extensions.write_text(
+        extensions.read_text() + "\n[dialer-connect]\nexten => 1234,1,NoOp(mine)\n"
+    )
+    # dialer-preview left out of the included file.
+    dialplan = etc / "extensions_dialer.conf"
+    text = dialplan.read_text()
+    text = re.sub(r"(?ms)^\[dialer-preview\].*?(?=^\[|\Z)", "", text)
+    assert "[dialer-preview]" not in text
+    dialplan.write_text(text)
+    assert "reloaded" in (await asterisk.cli("dialplan reload")).lower()
+    # The dialer's AMI user without `originate`.
+    manager = etc / "manager.conf"
+    manager.write_text(
+        manager.read_text().replace(
+            "write = originate,call,agent,reporting", "write = call,agent,reporting"
+        )
+    )
+    await asterisk.cli("manager reload")
+    await _campaigns(tmp_path, "sales", "no-such-queue")
+    sounds = shipped_sounds(tmp_path)
+    config = _config(
+        asterisk, tmp_path, f'sounds_dir = "{sounds}"\nsafe_harbour = "our-own-message"\n'
+    )
+
+    result = await run("check", "--config", str(config))
+
+    assert result.code == 1, result
+    assert "Traceback" not in result.err, result.err
+    lines = result.err.splitlines()
+    expected = [
+        "error: [main] AMI user 'dialer' may not run Originate: add originate to write=",
+        "error: [main] context 'dialer-connect' has extensions the shipped "
+        "extensions_dialer.conf does not give it (1234): it was merged with another",
+        "error: [main] context 'dialer-preview' is not in the dialplan",
+        "error: [main] campaign 'c1': queue 'no-such-queue' does not exist on this Asterisk",
+        f"error: [main] safe_harbour sound 'our-own-message' is missing: no {sounds}/en/"
+        "our-own-message.{wav,gsm,ulaw,alaw,sln,g722}",
+    ]
+    assert len(lines) == len(expected), result.err
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), (line, start)
+    assert "no wiring problem" not in result.out
+
+
+async def test_asterisk_refuses_stat_over_ami_unless_live_dangerously(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    """Without sounds_dir the check asks Asterisk (Getvar STAT()); Asterisk 22 answers
+    only when asterisk.conf sets live_dangerously, and says so otherwise."""
+    config = _config(asterisk, tmp_path, 'safe_harbour = "vm-goodbye"\n')
+    refused = await run("check", "--config", str(config))
+    assert refused.code == 1, refused
+    assert refused.err.splitlines() == [
+        "error: [main] cannot tell whether safe_harbour sound 'vm-goodbye' is in "
+        "/usr/share/asterisk/sounds/en/vm-goodbye.{wav,gsm,ulaw,alaw,sln,g722}: Asterisk "
+        "refuses STAT() over AMI; set sounds_dir to where the dialer can read "
+        "/usr/share/asterisk/sounds"
+    ]
+
+    conf = asterisk.instance_dir / "etc" / "asterisk.conf"
+    conf.write_text(conf.read_text().replace("[options]\n", "[options]\nlive_dangerously = yes\n"))
+    await asterisk.restart()
+    found = await run("check", "--config", str(config))
+    assert found.code == 0, found
+    missing = await run(
+        "check",
+        "--config",
+        str(_config(asterisk, tmp_path, 'safe_harbour = "no-such-sound"\n')),
+    )
+    assert missing.code == 1, missing
+    assert missing.err.splitlines() == [
+        "error: [main] safe_harbour sound 'no-such-sound' is missing: no "
+        "/usr/share/asterisk/sounds/en/no-such-sound.{wav,gsm,ulaw,alaw,sln,g722}"
+    ]
+
+
+async def test_dialer_outbound_without_trunk_is_refused_by_check_and_serve(
+    tmp_path: Path,
+) -> None:
+    config = write_config(
+        tmp_path,
+        ami_port=1,
+        secret="x",
+        extra='dial_template = "Local/{number}@dialer-outbound"\n',
+    )
+    text = config.read_text().replace('dial_template = "Local/{number}@sim-pstn"\n', "")
+    config.write_text(text)
+    for command in ("check", "serve"):
+        result = await run(command, "--config", str(config))
+        assert result.code == 2, result
+        assert result.err.splitlines() == [
+            f'pbx-dialer: {config} [[pbx]] main.trunk: must be set (e.g. "PJSIP/trunk") '
+            "because dial_template 'Local/{number}@dialer-outbound' goes through dialer-outbound"
+        ]
