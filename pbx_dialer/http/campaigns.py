@@ -18,7 +18,13 @@ from pbx_dialer.dialing import why
 from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.errors import json_error
-from pbx_dialer.http.openapi import ID_PARAM, error_response, json_body, json_response
+from pbx_dialer.http.openapi import (
+    ID_PARAM,
+    NETWORK_FIELDS,
+    error_response,
+    json_body,
+    json_response,
+)
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 
@@ -433,6 +439,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                                     "type": "object",
                                     "properties": {
                                         "media": {"type": "string", "enum": ["agent", "message"]},
+                                        **NETWORK_FIELDS,
                                         "wrapup_s": {
                                             "type": "number",
                                             "nullable": True,

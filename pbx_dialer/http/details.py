@@ -30,7 +30,13 @@ from pbx_dialer.http import keys
 from pbx_dialer.http.auth import current_user
 from pbx_dialer.http.campaigns import RECORD_ID_PARAM, path_id
 from pbx_dialer.http.errors import json_error
-from pbx_dialer.http.openapi import ID_PARAM, error_response, json_response, page_params
+from pbx_dialer.http.openapi import (
+    ID_PARAM,
+    NETWORK_FIELDS,
+    error_response,
+    json_response,
+    page_params,
+)
 from pbx_dialer.http.records import BadInput, _record_filter, int_param, pattern_param
 from pbx_dialer.storage import details as detail_rows
 
@@ -287,6 +293,7 @@ _ATTEMPT = _obj(
         "ended_at": _NULL_NUM,
         "talk_s": _NULL_NUM,
         "recording": {**_NULL_STR, "description": "download it from /api/attempts/{id}/recording"},
+        **{k: v for k, v in NETWORK_FIELDS.items() if k != "result"},
     },
 )
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
@@ -391,6 +398,15 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                             "total": _INT,
                             "results": _COUNTS,
                             "classifications": _COUNTS,
+                            "network": {
+                                "type": "array",
+                                "description": "ended attempts per result, SIP response "
+                                "and Q.850 cause",
+                                "items": _obj(
+                                    ["result", "sip_status", "cause_code", "n"],
+                                    {**NETWORK_FIELDS, "n": _INT},
+                                ),
+                            },
                             "attempts": {"type": "array", "items": _ATTEMPT},
                         },
                     ),

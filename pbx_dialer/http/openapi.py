@@ -71,6 +71,28 @@ ID_PARAM = {
 }
 
 
+# What the network said about an attempt's customer leg (pbx_dialer/ami/causes.py).
+NETWORK_FIELDS: dict[str, Any] = {
+    "result": {"type": "string", "nullable": True},
+    "cause_code": {
+        "type": "integer",
+        "nullable": True,
+        "description": "Q.850 hangup cause of the customer's leg (null: not known)",
+    },
+    "sip_status": {
+        "type": "integer",
+        "nullable": True,
+        "description": "SIP final response of the customer's leg, where Asterisk "
+        "exposes it (PJSIP's TechCause)",
+    },
+    "times_known": {
+        "type": "boolean",
+        "description": "false: the call ended while the dialer was not listening; its "
+        "talk time is unknown (null), never guessed",
+    },
+}
+
+
 def page_params(max_limit: int) -> list[dict[str, Any]]:
     """`limit` and `offset` query parameters of a paginated list."""
     return [

@@ -477,7 +477,14 @@ async def list_for(
         "WHERE a.campaign_id = ? AND (? IS NULL OR a.media = ?) ORDER BY a.id DESC LIMIT ?",
         (campaign_id, media, media, limit),
     )
-    return [{**dict(r), "compliance": json.loads(r["compliance"])} for r in rows]
+    return [
+        {
+            **dict(r),
+            "compliance": json.loads(r["compliance"]),
+            "times_known": bool(r["times_known"]),
+        }
+        for r in rows
+    ]
 
 
 async def recent(db: Database, limit: int = 50) -> list[dict[str, Any]]:

@@ -114,11 +114,11 @@ async def record_attempts(
         return None
     rows = await db.fetchall(
         "SELECT id, phone, state, result, cause, agent, classification, placed_at, "
-        "answered_at, ended_at, talk_s, recording FROM attempts WHERE record_id = ? "
-        "ORDER BY id DESC",
+        "answered_at, ended_at, talk_s, recording, cause_code, sip_status, times_known "
+        "FROM attempts WHERE record_id = ? ORDER BY id DESC",
         (record_id,),
     )
-    return [dict(r) for r in rows]
+    return [{**dict(r), "times_known": bool(r["times_known"])} for r in rows]
 
 
 async def delivery(
@@ -146,9 +146,17 @@ async def delivery(
         f"FROM attempts a WHERE {where} GROUP BY 1 ORDER BY n DESC, 1",
         params,
     )
+    # What the network said, per result: a wrong number (SIP 404) apart from a trunk
+    # that refuses every call (503), both far from a busy line.
+    network = await db.fetchall(
+        f"SELECT a.result, a.sip_status, a.cause_code, count(*) AS n FROM attempts a "
+        f"WHERE {where} AND a.result IS NOT NULL GROUP BY 1, 2, 3 ORDER BY n DESC, 1, 2, 3",
+        params,
+    )
     latest = await db.fetchall(
         f"SELECT a.id, a.record_id, a.phone, a.state, a.result, a.classification, a.agent, "
-        f"a.placed_at, a.ended_at, a.talk_s, a.recording, a.media, "
+        f"a.placed_at, a.ended_at, a.talk_s, a.recording, a.media, a.cause_code, "
+        f"a.sip_status, a.times_known, "
         f"r.name AS record_name FROM attempts a JOIN records r ON r.id = a.record_id "
         f"WHERE {where} ORDER BY a.id DESC LIMIT ?",
         [*params, limit],
@@ -157,7 +165,8 @@ async def delivery(
         "total": sum(int(r["n"]) for r in results),
         "results": {str(r["result"]): int(r["n"]) for r in results},
         "classifications": {str(r["classification"]): int(r["n"]) for r in classes},
-        "attempts": [dict(r) for r in latest],
+        "network": [dict(r) for r in network],
+        "attempts": [{**dict(r), "times_known": bool(r["times_known"])} for r in latest],
     }
 
 

@@ -17,13 +17,16 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, expect
 
 from pbx_dialer.auth.model import Role, User
-from pbx_dialer.calls import CallRecording, CallTransferred, TransferKind
+from pbx_dialer.calls import CallEnded, CallRecording, CallTransferred, TechResult, TransferKind
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.http.auth import COOKIE
 from pbx_dialer.http.details import recordings_key
+from pbx_dialer.storage import attempts as attempt_rows
+from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage import users as user_rows
+from pbx_dialer.storage.records import NewRecord
 from pbx_dialer.testing.sim import Simulator
 from tests.browser.conftest import WatchedPage, screenshot
 from tests.conftest import app_client, offline_settings, start_client
@@ -271,6 +274,53 @@ async def test_bad_custom_period_is_shown_with_its_field(
     # Chromium logs the refused request itself; nothing else went wrong.
     others = [e for e in watched_page.problems.errors if "status of 400" not in e]
     assert others == [] and watched_page.problems.errors
+
+
+async def test_delivery_shows_what_the_network_said_and_unknown_talk_times(
+    served: Client, watched_page: WatchedPage
+) -> None:
+    """A busy line (SIP 486, Q.850 17), a wrong number (404, 1) and a call that ended while
+    the dialer was not listening (its talk time unknown, not guessed)."""
+    campaign = await json_of(served, "POST", "/api/campaigns", {"name": "Network", "queue": "q"})
+    db = served.app[keys.db_key]
+    t0 = time.time() - 60
+    phones = ["+12125550201", "+12125550202", "+12125550203"]
+    await record_rows.add_many(db, campaign["id"], [NewRecord(p) for p in phones], t0)
+    taken = {
+        a.phone: a.id for a in await attempt_rows.take_records(db, campaign["id"], "main", 3, t0)
+    }
+    await attempt_rows.finish_many(
+        db,
+        [
+            CallEnded(
+                taken[phones[0]], TechResult.BUSY, t0 + 2, ring_s=2.0, cause_code=17,
+                sip_status=486,
+            ),
+            CallEnded(
+                taken[phones[1]], TechResult.INVALID, t0 + 1, ring_s=0.5, cause_code=1,
+                sip_status=404,
+            ),
+            CallEnded(
+                taken[phones[2]], TechResult.SUCCESS, t0 + 30, agent="Agent 1", ring_s=1.0,
+                times_known=False,
+            ),
+        ],
+    )  # fmt: skip
+    page = watched_page.page
+    await page.goto(str(served.make_url(f"/campaigns/{campaign['id']}")))
+    await expect(page.locator("#details")).to_have_attribute("data-ready", "yes")
+    await page.click("#tab-delivery")
+    await expect(page.locator("#delivery-total")).to_have_text("3")
+    rows = page.locator("#delivery tbody tr")
+    busy = rows.filter(has_text=phones[0])
+    await expect(busy.locator(".c-network")).to_have_text("SIP 486 · Q.850 17")
+    await expect(rows.filter(has_text=phones[1]).locator(".c-network")).to_have_text(
+        "SIP 404 · Q.850 1"
+    )
+    await expect(rows.filter(has_text=phones[2]).locator(".c-talk")).to_have_text("unknown")
+    await expect(page.locator("#delivery-network")).to_contain_text("BUSY SIP 486 · Q.850 17: 1")
+    await expect(page.locator("#delivery-network")).to_contain_text("INVALID SIP 404 · Q.850 1: 1")
+    await screenshot(page, "campaign-details-network")
 
 
 @pytest.mark.pbx

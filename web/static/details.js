@@ -289,6 +289,18 @@
     row.after(tr);
     return td;
   }
+  // What the network said about the customer's leg: "SIP 486 · Q.850 17".
+  function network(a) {
+    const parts = [];
+    if (a.sip_status !== null && a.sip_status !== undefined) parts.push(`SIP ${a.sip_status}`);
+    if (a.cause_code !== null && a.cause_code !== undefined) parts.push(`Q.850 ${a.cause_code}`);
+    return parts.join(" · ");
+  }
+  // A call that ended while the dialer was not listening has no known talk time.
+  function talk(a) {
+    if (a.times_known === false) return "unknown";
+    return a.talk_s === null ? "" : Number(a.talk_s).toFixed(1);
+  }
   async function showAttempts(row, customer, phone) {
     const td = drawer(row, "attempts:" + phone);
     if (!td) return;
@@ -297,7 +309,7 @@
     td.appendChild(el("b", "", `Attempts to ${phone}: ${mine.length}`));
     if (!mine.length) return;
     const table = el("table", "grid attempts");
-    table.innerHTML = "<thead><tr><th>#</th><th>Placed</th><th>Call Result</th><th>Classification</th><th>Agent</th><th class='num'>Talk s</th><th>Recording</th></tr></thead>";
+    table.innerHTML = "<thead><tr><th>#</th><th>Placed</th><th>Call Result</th><th>Network</th><th>Classification</th><th>Agent</th><th class='num'>Talk s</th><th>Recording</th></tr></thead>";
     const tb = el("tbody");
     for (const a of mine) {
       const tr = el("tr");
@@ -306,9 +318,10 @@
       cell(tr, when(a.placed_at));
       const r = cell(tr, "");
       r.appendChild(badge(a.result || a.state, a.result ? "result-" + a.result : "phase"));
+      cell(tr, network(a), "c-network");
       cell(tr, a.classification);
       cell(tr, a.agent, "c-agent");
-      cell(tr, a.talk_s === null ? "" : Number(a.talk_s).toFixed(1), "num");
+      cell(tr, talk(a), "num c-talk");
       const rec = cell(tr, "");
       if (a.recording) rec.appendChild(recordingLink(a.id));
       tb.appendChild(tr);
@@ -403,6 +416,8 @@
       chip.dataset.result = result;
       results.append(chip, " ");
     }
+    $("#delivery-network").textContent = body.network
+      .map((n) => `${n.result} ${network(n) || "no cause known"}: ${n.n}`).join(" · ");
     $("#delivery-classes").textContent = Object.entries(body.classifications)
       .map(([c, n]) => `${c || "unclassified"} ${n}`).join(" · ");
     const tbody = $("#delivery tbody");
@@ -415,9 +430,10 @@
       cell(row, a.phone, "c-phone");
       cell(row, a.media);
       cell(row, "").appendChild(badge(a.result || a.state, a.result ? "result-" + a.result : "phase"));
+      cell(row, network(a), "c-network");
       cell(row, a.classification);
       cell(row, a.agent, "c-agent");
-      cell(row, a.talk_s === null ? "" : Number(a.talk_s).toFixed(1), "num");
+      cell(row, talk(a), "num c-talk");
       const rec = cell(row, "");
       if (a.recording) rec.appendChild(recordingLink(a.id));
       tbody.appendChild(row);
