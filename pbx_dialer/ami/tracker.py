@@ -247,15 +247,15 @@ class CallTracker:
 
     def present(self, channels: list[AmiEvent]) -> set[str]:
         """The calls a CoreShowChannels answer shows alive: by their own channel, or by
-        their customer's leg when the Local channel was optimised away."""
-        found = set()
+        their customer's leg alone. In that case the dialer's Local channel is gone
+        (optimised away while this run was not listening, e.g. before a restart), so
+        that leg's hang-up will be the call's end."""
+        uniqueids = {channel.get("uniqueid") for channel in channels}
+        found = uniqueids & set(self._calls)
         for channel in channels:
-            uniqueid = channel.get("uniqueid")
-            if uniqueid in self._calls:
-                found.add(uniqueid)
-                continue
             call = self._far_leg_of(channel)
-            if call is not None:
+            if call is not None and call.channel_id not in uniqueids:
+                call.optimised = True
                 found.add(call.channel_id)
         return found
 

@@ -210,3 +210,21 @@ def test_a_call_that_ended_unheard_has_no_invented_talk_time() -> None:
     assert end.talk_s is None
     assert end.wait_s is not None and abs(end.wait_s - 1.5) < 1e-6
     assert end.ring_s is not None and abs(end.ring_s - 1.0) < 1e-6
+
+
+def test_after_a_restart_a_call_left_to_its_trunk_leg_ends_with_that_leg() -> None:
+    """The Local channel was optimised away before the restart: the resync finds only
+    the trunk leg (DIALER_ATTEMPT on it), and that leg's hang-up ends the call."""
+    calls = CallTracker()
+    calls.track(7, CHANNEL_ID, T0)
+    calls.resume(
+        CHANNEL_ID, answered_at=T0 + 1.0, connected_at=T0 + 2.0, agent="Agent 1", queue="sales"
+    )
+    trunk_leg = event(
+        "CoreShowChannel", T0 + 5.0, Uniqueid="1733.20", Channel="PJSIP/trunk-00000009",
+        ChanVariable=["DIALER_ATTEMPT=7", "DIALER_CAMPAIGN=1"],
+    )  # fmt: skip
+    assert calls.present([trunk_leg]) == {CHANNEL_ID}
+    end = only_end(feed_all(calls, hangup(T0 + 9.0, "1733.20", "PJSIP/trunk-00000009", "16")))
+    assert end.result is TechResult.SUCCESS and end.times_known
+    assert end.talk_s is not None and abs(end.talk_s - 7.0) < 1e-6
