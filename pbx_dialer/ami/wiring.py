@@ -15,7 +15,7 @@ from pathlib import Path
 from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import AmiClient, AmiError
 from pbx_dialer.config import OUTBOUND_CONTEXT, PbxSettings, uses_outbound_context
-from pbx_dialer.testing.asterisk import PROJECT_CONF_DIR
+from pbx_dialer.paths import PROJECT_CONF_DIR
 
 SHIPPED_DIALPLAN = PROJECT_CONF_DIR / "extensions_dialer.conf"
 # The formats Playback finds for a sound without extension (modules.conf loads them).
