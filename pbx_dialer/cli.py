@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from pbx_dialer.ami.client import AmiClient, AmiError, ConnectionState
+from pbx_dialer.ami.client import AmiClient, AmiError, ConnectionState, EventHandler
 from pbx_dialer.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("pbx_dialer")
@@ -52,10 +52,16 @@ def _quiet_ami_client() -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def _first_contact(settings: Settings, wait: float) -> dict[str, AmiClient]:
+def _ignore(_event: object) -> None:
+    pass
+
+
+async def _first_contact(
+    settings: Settings, wait: float, on_event: EventHandler = _ignore
+) -> dict[str, AmiClient]:
     """Connect to every PBX once. A refused login is fatal (it is a configuration
     mistake); an unreachable Asterisk is reported and retried by the server."""
-    clients = {pbx.name: AmiClient(pbx, on_event=lambda _e: None) for pbx in settings.pbx}
+    clients = {pbx.name: AmiClient(pbx, on_event=on_event) for pbx in settings.pbx}
     with _quiet_ami_client():
         for client in clients.values():
             await client.start()
@@ -67,7 +73,7 @@ async def _first_contact(settings: Settings, wait: float) -> dict[str, AmiClient
 async def check(settings: Settings, wait: float) -> int:
     """One line per problem (stderr) of every Asterisk: login, rights, dialplan,
     campaign queues, safe-harbour sound; a final ok line (stdout) when there is none."""
-    from pbx_dialer.ami.wiring import SHIPPED_DIALPLAN, check_pbx, shipped_contexts
+    from pbx_dialer.ami.wiring import SHIPPED_DIALPLAN, CheckCalls, check_pbx, shipped_contexts
 
     campaign_queues = await _campaign_queues(settings)
     try:
@@ -76,7 +82,8 @@ async def check(settings: Settings, wait: float) -> int:
         raise Fatal(
             f"cannot read {SHIPPED_DIALPLAN} ({exc.strerror}) to check the dialplan"
         ) from None
-    clients = await _first_contact(settings, wait)
+    calls = CheckCalls()  # the check's own calls (the safe-harbour sound), on every PBX
+    clients = await _first_contact(settings, wait, calls.on_event)
     problems: list[str] = []
     for name, client in clients.items():
         if client.state is not ConnectionState.READY:
@@ -85,7 +92,7 @@ async def check(settings: Settings, wait: float) -> int:
             print(f"ok: [{name}] {client.describe()}")
             queues = [(c, q) for pbx, c, q in campaign_queues if pbx == name]
             try:
-                problems += [str(p) for p in await check_pbx(client, queues, shipped)]
+                problems += [str(p) for p in await check_pbx(client, queues, shipped, calls)]
             except AmiError as exc:
                 problems.append(f"[{name}] check stopped: {exc}")
         with _quiet_ami_client():

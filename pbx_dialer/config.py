@@ -59,9 +59,9 @@ class PbxSettings:
     # "safe harbour" message): a sound of <astdatadir>/sounds/en, without its extension.
     # asterisk/sounds/ ships this one; record your own (who called, why, a number).
     safe_harbour: str = "dialer-safe-harbour"
-    # Where the dialer can read this Asterisk's <astdatadir>/sounds (e.g. a shared
-    # volume), so `pbx-dialer check` can look for the safe-harbour sound there: Asterisk
-    # refuses STAT() over AMI unless asterisk.conf sets live_dangerously.
+    # Optional: where the dialer can read this Asterisk's <astdatadir>/sounds (e.g. a
+    # shared volume); `pbx-dialer check` then looks for the safe-harbour sound there
+    # instead of asking Asterisk's dialplan ([dialer-check-sound]).
     sounds_dir: str = ""
     # Where this Asterisk's call recordings (MixMonitor, astspooldir/monitor) can be read
     # by the dialer, e.g. a shared volume; empty: recordings are listed, not downloadable.

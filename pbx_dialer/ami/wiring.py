@@ -7,20 +7,28 @@ log), so each is named beforehand in one line: a `Problem`.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import AmiClient, AmiError
+from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.config import OUTBOUND_CONTEXT, PbxSettings, uses_outbound_context
-from pbx_dialer.testing.asterisk import PROJECT_CONF_DIR
+from pbx_dialer.paths import PROJECT_CONF_DIR
 
 SHIPPED_DIALPLAN = PROJECT_CONF_DIR / "extensions_dialer.conf"
 # The formats Playback finds for a sound without extension (modules.conf loads them).
 SOUND_FORMATS = ("wav", "gsm", "ulaw", "alaw", "sln", "g722")
 SOUND_LANGUAGE = "en"
+# Without sounds_dir, Asterisk's own dialplan looks for the sound (STAT() is refused over
+# AMI): a call into this context hangs up before answering with the answer as its cause.
+CHECK_SOUND_CONTEXT = "dialer-check-sound"
+SOUND_FOUND, SOUND_MISSING, SOUND_UNKNOWN = "16", "1", "79"
+CHECK_CALL_TIMEOUT = 5.0
 # manager.conf write= class that lets the dialer's user run each action it sends.
 _RIGHT_OF = {
     "Originate": "originate",
@@ -48,6 +56,38 @@ class Problem:
         return f"[{self.pbx}] {self.text}"
 
 
+class CheckCalls:
+    """The Hangup events of the check's own calls: give `on_event` to the AmiClient."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, asyncio.Future[AmiEvent]] = {}
+
+    def on_event(self, event: AmiEvent) -> None:
+        if event.name == "Hangup":
+            waiter = self._waiting.get(event.get("Uniqueid"))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(event)
+
+    async def hangup_of(
+        self, client: AmiClient, action: actions.Action, channel_id: str
+    ) -> AmiEvent | None:
+        """Originate `action` (ChannelId `channel_id`) and wait for that channel's
+        Hangup; None when none came in time. Raises AmiError when Asterisk refuses."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[channel_id] = waiter  # before sending: the Hangup may come first
+        try:
+            (reply,) = await client.send_many([action])
+            if isinstance(reply, AmiError):
+                raise reply
+            if not reply.success:
+                raise AmiError(f"Originate refused: {reply.message}")
+            return await asyncio.wait_for(waiter, CHECK_CALL_TIMEOUT)
+        except TimeoutError:
+            return None
+        finally:
+            del self._waiting[channel_id]
+
+
 def shipped_contexts(text: str) -> dict[str, set[str]]:
     """Context -> its extensions, as extensions_dialer.conf defines them."""
     contexts: dict[str, set[str]] = {}
@@ -70,16 +110,27 @@ def needed_contexts(pbx: PbxSettings, shipped: dict[str, set[str]]) -> dict[str,
 
 
 async def check_pbx(
-    client: AmiClient, queues: Iterable[tuple[str, str]], shipped: dict[str, set[str]]
+    client: AmiClient,
+    queues: Iterable[tuple[str, str]],
+    shipped: dict[str, set[str]],
+    calls: CheckCalls,
 ) -> list[Problem]:
-    """Every wiring problem of one connected Asterisk. `queues`: (campaign, queue)."""
+    """Every wiring problem of one connected Asterisk. `queues`: (campaign, queue);
+    `calls`: the CheckCalls that is given this client's events."""
     pbx = client.settings
     problems: list[Problem] = []
+    dialplan: dict[str, set[str]] | None = None  # None: could not be read
+
+    async def dialplan_step() -> list[str]:
+        nonlocal dialplan
+        dialplan = await _dialplan_extensions(client)
+        return _dialplan(pbx, dialplan, needed_contexts(pbx, shipped))
+
     steps: list[tuple[str, Callable[[], Awaitable[list[str]]]]] = [
         ("AMI rights", lambda: _rights(client)),
-        ("dialplan", lambda: _dialplan(client, needed_contexts(pbx, shipped))),
+        ("dialplan", dialplan_step),
         ("campaign queues", lambda: _queues(client, queues)),
-        ("safe_harbour sound", lambda: _safe_harbour(client)),
+        ("safe_harbour sound", lambda: _safe_harbour(client, calls, dialplan)),
     ]
     for what, step in steps:
         try:
@@ -115,9 +166,13 @@ async def _dialplan_extensions(client: AmiClient) -> dict[str, set[str]]:
     return contexts
 
 
-async def _dialplan(client: AmiClient, contexts: dict[str, set[str]]) -> list[str]:
-    pbx = client.settings
-    dialplan = await _dialplan_extensions(client)
+def _asks_asterisk_for_the_sound(pbx: PbxSettings) -> bool:
+    return bool(pbx.safe_harbour) and not pbx.sounds_dir
+
+
+def _dialplan(
+    pbx: PbxSettings, dialplan: dict[str, set[str]], contexts: dict[str, set[str]]
+) -> list[str]:
     problems: list[str] = []
     if pbx.connect_context not in contexts:
         found = dialplan.get(pbx.connect_context)
@@ -131,9 +186,13 @@ async def _dialplan(client: AmiClient, contexts: dict[str, set[str]]) -> list[st
     for context, expected in contexts.items():
         found = dialplan.get(context)
         if found is None:
+            unchecked = ""
+            if context == CHECK_SOUND_CONTEXT and _asks_asterisk_for_the_sound(pbx):
+                unchecked = f" (so the safe_harbour sound {pbx.safe_harbour!r} is not checked)"
             problems.append(
                 f"context {context!r} is not in the dialplan: "
                 '#include "extensions_dialer.conf" (the shipped one) and dialplan reload'
+                + unchecked
             )
             continue
         extra, lacking = sorted(found - expected), sorted(expected - found)
@@ -172,7 +231,9 @@ def _sound_names(directory: str, name: str) -> str:
     return f"{directory}/{SOUND_LANGUAGE}/{name}.{{{','.join(SOUND_FORMATS)}}}"
 
 
-async def _safe_harbour(client: AmiClient) -> list[str]:
+async def _safe_harbour(
+    client: AmiClient, calls: CheckCalls, dialplan: dict[str, set[str]] | None
+) -> list[str]:
     pbx = client.settings
     name = pbx.safe_harbour
     if not name:
@@ -182,18 +243,42 @@ async def _safe_harbour(client: AmiClient) -> list[str]:
         if any((base / f"{name}.{ext}").is_file() for ext in SOUND_FORMATS):
             return []
         return [f"safe_harbour sound {name!r} is missing: no {_sound_names(pbx.sounds_dir, name)}"]
+    if dialplan is not None and CHECK_SOUND_CONTEXT not in dialplan:
+        return []  # the dialplan step said so, and that the sound is not checked
     sounds = f"{await _getvar(client, 'ASTDATADIR')}/sounds"
-    answers = [
-        await _getvar(client, f"STAT(e,{sounds}/{SOUND_LANGUAGE}/{name}.{ext})")
-        for ext in SOUND_FORMATS
-    ]
-    if "1" in answers:
+    where = _sound_names(sounds, name)
+    channel_id = f"pbxd-check-{secrets.token_hex(4)}"
+    call = actions.originate(
+        # The ;2 half runs the context; its cause comes back on ;1, our ChannelId.
+        channel=f"Local/s@{CHECK_SOUND_CONTEXT}/n",
+        context=CHECK_SOUND_CONTEXT,
+        exten="s",
+        channel_id=channel_id,
+        timeout_s=CHECK_CALL_TIMEOUT,
+        variables={
+            "DIALER_SOUND": name,
+            "DIALER_SOUND_LANGUAGE": SOUND_LANGUAGE,
+            "DIALER_SOUND_FORMATS": "&".join(SOUND_FORMATS),
+        },
+    )
+    hangup = await calls.hangup_of(client, call, channel_id)
+    cannot_tell = f"cannot tell whether safe_harbour sound {name!r} is in {where}"
+    if hangup is None:
+        user = client.settings.username
+        return [
+            f"{cannot_tell}: no Hangup event of the check call within "
+            f"{CHECK_CALL_TIMEOUT:g} s: [{user}] in manager.conf needs call in read= and the "
+            "shipped eventfilter lines (Hangup of pbxd- uniqueids)"
+        ]
+    cause = hangup.get("Cause")
+    if cause == SOUND_FOUND:
         return []
-    if all(answer == "0" for answer in answers):
-        return [f"safe_harbour sound {name!r} is missing: no {_sound_names(sounds, name)}"]
-    # Asterisk 22 refuses STAT() (a "dangerous" function) over AMI unless asterisk.conf
-    # sets live_dangerously = yes, and it needs func_env.so: the check cannot tell.
+    if cause == SOUND_MISSING:
+        return [f"safe_harbour sound {name!r} is missing: no {where}"]
+    if cause == SOUND_UNKNOWN:
+        return [f"{cannot_tell}: STAT() does not work in its dialplan: load func_env.so"]
     return [
-        f"cannot tell whether safe_harbour sound {name!r} is in {_sound_names(sounds, name)}: "
-        f"Asterisk refuses STAT() over AMI; set sounds_dir to where the dialer can read {sounds}"
+        f"{cannot_tell}: the check call into [{CHECK_SOUND_CONTEXT}] ended with cause "
+        f"{cause or '?'}, not {SOUND_FOUND} or {SOUND_MISSING}: use the shipped "
+        "extensions_dialer.conf"
     ]

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from pbx_dialer.paths import PROJECT_CONF_DIR
+
 __all__ = [
     "AMI_DIALER_SECRET",
     "AMI_DIALER_USER",
@@ -53,7 +55,6 @@ AMI_DIALER_SECRET = "dialer-secret-change-me"
 AMI_SIMULATOR_USER = "simulator"
 AMI_SIMULATOR_SECRET = "simulator-secret-change-me"
 
-PROJECT_CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk"
 _CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from pbx_dialer.paths import PROJECT_CONF_DIR
 from pbx_dialer.testing.asterisk import (
     AMI_DIALER_SECRET,
     AMI_DIALER_USER,
     AMI_SIMULATOR_SECRET,
     AMI_SIMULATOR_USER,
-    PROJECT_CONF_DIR,
     AmiMessage,
     AsteriskInstance,
     RawAmi,

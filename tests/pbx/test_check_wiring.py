@@ -6,14 +6,16 @@ admin would get it wrong."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from pbx_dialer.campaigns.model import CampaignSettings
+from pbx_dialer.paths import PROJECT_CONF_DIR
 from pbx_dialer.storage import campaigns
 from pbx_dialer.storage.db import Database
-from pbx_dialer.testing.asterisk import AsteriskInstance
+from pbx_dialer.testing.asterisk import AsteriskInstance, RawAmi
 from tests.pbx.test_cli import run, shipped_sounds, write_config
 
 pytestmark = pytest.mark.pbx
@@ -86,35 +88,81 @@ async def test_each_wiring_problem_is_one_line(asterisk: AsteriskInstance, tmp_p
     assert "no wiring problem" not in result.out
 
 
-async def test_asterisk_refuses_stat_over_ami_unless_live_dangerously(
+async def _own_sounds(asterisk: AsteriskInstance) -> str:
+    """Give this Asterisk its own data directory, the stock one but with only the shipped
+    sounds in sounds/en/ (the stock one is shared by every test's Asterisk); restart it.
+    Returns its sounds directory as Asterisk names it."""
+    ami = await RawAmi.connect(asterisk.ami_host, asterisk.ami_port)
+    try:
+        await ami.login(asterisk.simulator_user, asterisk.simulator_secret, events="off")
+        stock = (await ami.action("Getvar", Variable="ASTDATADIR"))["Value"]
+    finally:
+        await ami.close()
+    assert asterisk.installation is not None and stock, stock
+    data = asterisk.instance_dir / "data"
+    (data / "sounds" / "en").mkdir(parents=True)
+    # The rest (XML documentation, keys...) as it is: links Asterisk follows where it runs.
+    for entry in asterisk.installation.host_path(stock).iterdir():
+        if entry.name != "sounds":
+            (data / entry.name).symlink_to(f"{stock}/{entry.name}")
+    for sound in (PROJECT_CONF_DIR / "sounds").glob("*.wav"):
+        shutil.copy(sound, data / "sounds" / "en" / sound.name)
+    inner = asterisk.conf_path.removesuffix("/etc/asterisk.conf") + "/data"
+    conf = asterisk.instance_dir / "etc" / "asterisk.conf"
+    conf.write_text(
+        conf.read_text().replace("[directories]\n", f"[directories]\nastdatadir => {inner}\n")
+    )
+    await asterisk.restart()
+    return f"{inner}/sounds"
+
+
+async def test_without_sounds_dir_the_dialplan_finds_the_sound(
     asterisk: AsteriskInstance, tmp_path: Path
 ) -> None:
-    """Without sounds_dir the check asks Asterisk (Getvar STAT()); Asterisk 22 answers
-    only when asterisk.conf sets live_dangerously, and says so otherwise."""
-    config = _config(asterisk, tmp_path, 'safe_harbour = "vm-goodbye"\n')
-    refused = await run("check", "--config", str(config))
-    assert refused.code == 1, refused
-    assert refused.err.splitlines() == [
-        "error: [main] cannot tell whether safe_harbour sound 'vm-goodbye' is in "
-        "/usr/share/asterisk/sounds/en/vm-goodbye.{wav,gsm,ulaw,alaw,sln,g722}: Asterisk "
-        "refuses STAT() over AMI; set sounds_dir to where the dialer can read "
-        "/usr/share/asterisk/sounds"
-    ]
-
-    conf = asterisk.instance_dir / "etc" / "asterisk.conf"
-    conf.write_text(conf.read_text().replace("[options]\n", "[options]\nlive_dangerously = yes\n"))
-    await asterisk.restart()
-    found = await run("check", "--config", str(config))
+    """Asterisk 22 refuses STAT() over AMI but runs it in [dialer-check-sound]: a stock
+    Asterisk wired as shipped passes with the default safe_harbour and no sounds_dir."""
+    sounds = await _own_sounds(asterisk)
+    found = await run("check", "--config", str(_config(asterisk, tmp_path, "")))
     assert found.code == 0, found
+    assert found.err == ""
+    assert found.out.splitlines()[-1] == "ok: no wiring problem found on main"
+
     missing = await run(
-        "check",
-        "--config",
-        str(_config(asterisk, tmp_path, 'safe_harbour = "no-such-sound"\n')),
+        "check", "--config", str(_config(asterisk, tmp_path, 'safe_harbour = "no-such-sound"\n'))
     )
     assert missing.code == 1, missing
     assert missing.err.splitlines() == [
-        "error: [main] safe_harbour sound 'no-such-sound' is missing: no "
-        "/usr/share/asterisk/sounds/en/no-such-sound.{wav,gsm,ulaw,alaw,sln,g722}"
+        f"error: [main] safe_harbour sound 'no-such-sound' is missing: no {sounds}/en/"
+        "no-such-sound.{wav,gsm,ulaw,alaw,sln,g722}"
+    ]
+
+    # Without func_env.so STAT() is no function at all: the dialplan says it cannot tell.
+    assert "Unloaded" in await asterisk.cli("module unload func_env.so")
+    unknown = await run("check", "--config", str(_config(asterisk, tmp_path, "")))
+    assert unknown.code == 1, unknown
+    assert unknown.err.splitlines() == [
+        "error: [main] cannot tell whether safe_harbour sound 'dialer-safe-harbour' is in "
+        f"{sounds}/en/dialer-safe-harbour.{{wav,gsm,ulaw,alaw,sln,g722}}: STAT() does not "
+        "work in its dialplan: load func_env.so"
+    ]
+
+
+async def test_without_the_check_context_the_sound_is_not_checked_in_one_line(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    dialplan = asterisk.instance_dir / "etc" / "extensions_dialer.conf"
+    text = re.sub(r"(?ms)^\[dialer-check-sound\].*?(?=^\[|\Z)", "", dialplan.read_text())
+    assert "[dialer-check-sound]" not in text
+    dialplan.write_text(text)
+    assert "reloaded" in (await asterisk.cli("dialplan reload")).lower()
+
+    result = await run("check", "--config", str(_config(asterisk, tmp_path, "")))
+
+    assert result.code == 1, result
+    assert result.err.splitlines() == [
+        "error: [main] context 'dialer-check-sound' is not in the dialplan: "
+        '#include "extensions_dialer.conf" (the shipped one) and dialplan reload '
+        "(so the safe_harbour sound 'dialer-safe-harbour' is not checked)"
     ]
 
 

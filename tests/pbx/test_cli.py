@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from pbx_dialer.paths import PROJECT_CONF_DIR
 from pbx_dialer.testing.asterisk import AsteriskInstance
 
 pytestmark = pytest.mark.pbx
@@ -172,7 +173,7 @@ def shipped_sounds(tmp_path: Path) -> Path:
     """A sounds dir as the dialer sees it (`sounds_dir`) with the shipped sounds in en/."""
     sounds = tmp_path / "sounds"
     (sounds / "en").mkdir(parents=True)
-    for sound in (ROOT / "asterisk" / "sounds").glob("*.wav"):
+    for sound in (PROJECT_CONF_DIR / "sounds").glob("*.wav"):
         shutil.copy(sound, sounds / "en" / sound.name)
     return sounds
 

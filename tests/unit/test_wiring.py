@@ -6,7 +6,12 @@ import re
 from pathlib import Path
 
 from pbx_dialer.ami import actions
-from pbx_dialer.ami.wiring import SHIPPED_DIALPLAN, needed_contexts, shipped_contexts
+from pbx_dialer.ami.wiring import (
+    CHECK_SOUND_CONTEXT,
+    SHIPPED_DIALPLAN,
+    needed_contexts,
+    shipped_contexts,
+)
 from pbx_dialer.config import PbxSettings
 
 ACTIONS_PY = Path(actions.__file__)
@@ -29,6 +34,7 @@ def test_the_shipped_contexts_and_their_extensions_are_read() -> None:
     assert contexts["dialer-connect"] == {"s", "missing", "i"}
     assert contexts["dialer-outbound"] == {"_X.", "_+X."}
     assert contexts["dialer-message"] == {"s", "message", "machine", "transfer"}
+    assert contexts[CHECK_SOUND_CONTEXT] == {"s"}
     for name in ("dialer-agent", "dialer-agent-first", "dialer-queue-prio", "dialer-preview"):
         assert "s" in contexts[name]
 
