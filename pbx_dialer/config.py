@@ -124,7 +124,7 @@ _POSITIVE_PBX = (
     "reconnect_min",
     "max_calls_per_second",
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 # tech/resource as [dialer-outbound] dials it: no commas (Dial's argument separator),
 # no "&" (a second channel), no spaces or control characters. Used with fullmatch.
 _TRUNK_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9._:@/+=-]+")

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from pbx_dialer.config import SmtpSettings
 
 # One address, no display name, nothing that could add a header.
-_ADDRESS_RE = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.?[A-Za-z0-9-]*$")
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.?[A-Za-z0-9-]*\Z")
 
 
 class MailError(Exception):

@@ -17,7 +17,7 @@ SKIP_EXCLUDE_S = 300.0
 AGENT_CALLBACK_WAIT_S = 900.0
 
 # Queue member interfaces: tech/resource, e.g. PJSIP/7001 or Local/7001@sim-agents.
-_INTERFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@+-]{1,80}$")
+_INTERFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@+-]{1,80}\Z")
 
 
 class BadInterface(ValueError):

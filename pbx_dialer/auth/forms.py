@@ -9,9 +9,9 @@ from typing import Any
 from pbx_dialer.auth.model import Role
 from pbx_dialer.auth.passwords import WeakPassword, check_strength
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
 # A queue member interface as Asterisk names it, e.g. PJSIP/7001 or Local/7001@agents.
-INTERFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*/[A-Za-z0-9_.@+-]{1,80}$")
+INTERFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*/[A-Za-z0-9_.@+-]{1,80}\Z")
 FIELDS = frozenset(
     {
         "username",

@@ -62,8 +62,8 @@ MAX_HOLIDAYS = 1000
 MAX_FALLBACK_ZONES = 64
 FIELDS = ("name", "timezone", "weekly", "holidays", "fallback_zones")
 
-_HHMM_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HHMM_RE = re.compile(r"^(\d{1,2}):(\d{2})\Z")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 Role = Literal["call_centre", "consumer"]
 

@@ -69,15 +69,15 @@ RESULTS = (
     "SUCCESS", "BUSY", "NOANSWER", "CONGESTION", "FAILED", "INVALID", "ABANDONED", "MACHINE",
 )  # fmt: skip
 OUTCOMES = ("final", "retry", "callback", "dnc")
-_QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_CALLER_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{0,80}$")
-_CODE_RE = re.compile(r"^[A-Z0-9_]{1,32}$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_REGION_RE = re.compile(r"^[A-Z]{2}$")
+_QUEUE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+_CALLER_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{0,80}\Z")
+_CODE_RE = re.compile(r"^[A-Z0-9_]{1,32}\Z")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
+_REGION_RE = re.compile(r"^[A-Z]{2}\Z")
 # A sound file name without extension, as Playback() takes it (no , | & that would split it).
-_SOUND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}$")
-_KEY_RE = re.compile(r"^[0-9*]?$")
+_SOUND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}\Z")
+_KEY_RE = re.compile(r"^[0-9*]?\Z")
 
 
 def default_classifications() -> tuple[dict[str, Any], ...]:
@@ -247,7 +247,7 @@ class CampaignSettings:
             value = getattr(self, key)
             if value is not None and not _TIME_RE.match(value):
                 errors[key] = "must be a time HH:MM (24 h)"
-        if self.pbx and not re.match(r"^[A-Za-z0-9_-]{1,32}$", self.pbx):
+        if self.pbx and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.pbx):
             errors["pbx"] = "must name a configured PBX"
         if not _SOUND_RE.match(self.message) or ".." in self.message:
             errors["message"] = "must be an Asterisk sound name, e.g. demo-congrats or custom/promo"

@@ -32,7 +32,7 @@ class ZoneGuess:
 
 # IANA names: letters, digits, _ + - and /, at most a few dozen characters. Checked
 # before zoneinfo turns the name into a file path.
-_ZONE_NAME_RE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,3}$")
+_ZONE_NAME_RE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,3}\Z")
 
 
 @lru_cache(maxsize=1024)

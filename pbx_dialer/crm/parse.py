@@ -45,7 +45,7 @@ MAX_CURSOR = 1000
 MAX_CUSTOM_BYTES = 10_000
 # What a phone number may be written with before phonenumbers reads it (no letters:
 # vanity numbers are not taken from a machine feed).
-_PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]{2,40}$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]{2,40}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KNOWN = {"phone", "name", "external_id", "timezone", "notes", "phones"}
 

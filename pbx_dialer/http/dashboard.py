@@ -33,7 +33,7 @@ RELAYED: dict[str, Callable[[dict[str, Any]], Any]] = {
     "attempt_ended": lambda m: m["campaign_id"],
     "transfer": lambda m: m["campaign_id"],
 }
-_IDS_RE = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15}){0,499}$")
+_IDS_RE = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15}){0,499}\Z")
 
 
 class _BadQuery(ValueError):

@@ -23,7 +23,7 @@ from pbx_dialer.http.openapi import json_content as _json
 from pbx_dialer.storage import hour_codes as rows
 from pbx_dialer.storage.hour_codes import HourCodeInUse, HourCodeNameTaken
 
-_E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
+_E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
 # Years outside this range would overflow datetime while looking a year ahead.
 _MIN_YEAR, _MAX_YEAR = 1900, 9000
 

@@ -19,7 +19,7 @@ from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import records as record_rows
 
 # Digits with an optional leading +; anything else could end up in an AMI header.
-_PHONE_RE = re.compile(r"^\+?[0-9]{2,20}$")
+_PHONE_RE = re.compile(r"^\+?[0-9]{2,20}\Z")
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 MAX_BATCH = 10_000

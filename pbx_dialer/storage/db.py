@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql\Z")
 
 
 class StorageError(Exception):
