@@ -15,11 +15,16 @@ The rule, at every decision:
 * otherwise it gets what Progressive would place (one call per idle agent not already
   covered): the calls that can always connect.
 
-So the abandonments still to come never exceed the room left when the extra calls were
-placed: over the campaign's life, abandoned <= cap x answered, plus at most the extra
-calls in flight when something outside the dialer took idle agents away (an agent
-pausing, an inbound call). tests/unit/test_pacing_cap.py shows the bound on short
-simulated campaigns.
+Why it holds: placing calls never lifts abandoned + extra in flight above cap x
+answered (progressive calls add no extra call); answers only raise the right side, an
+agent coming free or a call ending unanswered lowers the left, and an abandonment moves
+one call from extra to abandoned. So over the campaign's life abandoned <= cap x
+answered, exceeded at most by the extra calls in flight when the room ran out for
+reasons the dialer did not choose: idle agents taken away (a pause, an inbound call),
+or persons hanging up before any agent could take them (abandoned whatever the pacing;
+they use up room like the others).
+tests/unit/test_pacing_cap.py shows the bound on short simulated campaigns,
+tests/pbx/test_power_cap.py on a real Asterisk.
 
 Before it knows enough: a new campaign has no room (0 answered), so it starts exactly
 progressive, whatever its mode, until the cap gives it one abandonment of room: at 3%,
