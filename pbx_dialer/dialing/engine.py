@@ -480,18 +480,43 @@ class Dialer:
         for campaign in sorted(active, key=lambda c: self._served_at.get(c.id, 0.0)):
             await self._dial_campaign(campaign)
 
-    def _policy(self, campaign: Campaign) -> PacingPolicy:
-        """One policy object per campaign, kept while its mode and cap stay the same."""
+    @staticmethod
+    def _policy_key(campaign: Campaign) -> str:
+        return f"{campaign.settings.dial_mode}/{campaign.settings.max_abandon_pct}"
+
+    def _policy(self, campaign: Campaign, life: tuple[int, int] = (0, 0)) -> PacingPolicy:
+        """One policy object per campaign, kept while its mode and cap stay the same.
+        `life`: the campaign's (answered, abandoned) so far, for a new one's cap."""
         settings = campaign.settings
-        key = f"{settings.dial_mode}/{settings.max_abandon_pct}"
+        key = self._policy_key(campaign)
         cached = self._policies.get(campaign.id)
         if cached is None or cached[0] != key:
+            answered, abandoned = life
             policy = self.policy_factory(
-                settings.dial_mode, max_abandon_pct=settings.max_abandon_pct
+                settings.dial_mode,
+                max_abandon_pct=settings.max_abandon_pct,
+                answered=answered,
+                abandoned=abandoned,
             )
             cached = (key, policy)
             self._policies[campaign.id] = cached
         return cached[1]
+
+    async def _seeded_policy(self, campaign: Campaign) -> PacingPolicy:
+        """The campaign's policy; a new one starts from the campaign's stored life, so
+        its abandonment cap survives a restart and a change of mode or cap."""
+        cached = self._policies.get(campaign.id)
+        if cached is not None and cached[0] == self._policy_key(campaign):
+            return cached[1]
+        # A call ending during this read may be missed by both (stored after the read,
+        # heard before the policy exists): a few at most, once per campaign and run.
+        life = await attempt_rows.life_abandonment(self.db, campaign.id)
+        return self._policy(campaign, life)
+
+    def policy_of(self, campaign_id: int) -> PacingPolicy | None:
+        """The campaign's pacing policy, if it has dialed in this run (why not dialing)."""
+        cached = self._policies.get(campaign_id)
+        return cached[1] if cached is not None else None
 
     def inbound_waiting_too_long(self, campaign: Campaign, pbx: Pbx, now: float) -> bool:
         """Inbound callers come first: with a limit set, no new campaign call while one of
@@ -567,7 +592,7 @@ class Dialer:
         ):
             await self._complete(campaign)
             return
-        policy = self._policy(campaign)
+        policy = await self._seeded_policy(campaign)
         wanted = policy.calls_to_place(self.snapshot(campaign, pbx))
         limit = self._limit(campaign)
         wanted = limit.allowed(now, wanted)

@@ -12,7 +12,8 @@ from typing import Any
 
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus
-from pbx_dialer.dialing.engine import Dialer
+from pbx_dialer.dialing.engine import OVERDIAL_MODES, Dialer
+from pbx_dialer.pacing import AbandonmentCap, PacingPolicy
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage.db import Database
@@ -24,6 +25,25 @@ def _when(moment: float) -> str:
 
 def reason(code: str, text: str) -> dict[str, str]:
     return {"code": code, "text": text}
+
+
+# Reasons that slow a campaign down without stopping its calls.
+PACE_CODES = ("abandon_cap",)
+
+
+def cap_reason(policy: PacingPolicy | None) -> dict[str, str] | None:
+    """The abandonment cap holding a power or predictive campaign to one call per idle
+    agent (pbx_dialer.pacing.cap), or None when it does not."""
+    if not isinstance(policy, AbandonmentCap) or not policy.holds_to_progressive():
+        return None
+    answered, abandoned = policy.answered, policy.abandoned
+    share = 100.0 * abandoned / answered if answered else 0.0
+    return reason(
+        "abandon_cap",
+        f"abandonment cap: {abandoned} of {answered} answered abandoned "
+        f"({share:.1f}% of {policy.max_abandon_pct:g}% allowed): "
+        "one call per idle agent until more answers come",
+    )
 
 
 async def campaign_reasons(
@@ -100,6 +120,10 @@ async def campaign_reasons(
             verdict = hours.check(centre, datetime.fromtimestamp(now, UTC), role="call_centre")
             if not verdict.open:
                 reasons.append(reason("call_centre_closed", verdict.reason))
+    if status is CampaignStatus.ACTIVE and settings.dial_mode in OVERDIAL_MODES:
+        capped = cap_reason(dialer.policy_of(campaign.id))
+        if capped is not None:
+            reasons.append(capped)
     live = sum(1 for c in dialer.live.values() if c.campaign_id == campaign.id)
     if live >= settings.max_lines:
         reasons.append(reason("throttle", f"all {settings.max_lines} lines are in use"))
@@ -120,8 +144,10 @@ async def campaign_reasons(
 
 
 def as_json(reasons: list[dict[str, str]], live_calls: int) -> dict[str, Any]:
-    """`placing_calls` is false when something stops new calls right now."""
-    return {"placing_calls": not reasons, "live_calls": live_calls, "reasons": reasons}
+    """`placing_calls` is false when something stops new calls right now (a reason
+    that only slows them, like the abandonment cap, does not)."""
+    stopping = [r for r in reasons if r["code"] not in PACE_CODES]
+    return {"placing_calls": not stopping, "live_calls": live_calls, "reasons": reasons}
 
 
 async def record_reasons(

@@ -464,6 +464,9 @@ OPENAPI_PATHS["/api/campaigns/{id}/why"] = {
     "parameters": [ID_PARAM],
     "get": {
         "summary": "Why the campaign is not placing calls right now",
+        "description": "placing_calls is false when a reason stops new calls; a reason "
+        "that only slows them (code abandon_cap: the abandonment cap holds a power or "
+        "predictive campaign to one call per idle agent) leaves it true.",
         "responses": {
             "200": json_response(
                 "reasons",

@@ -36,12 +36,15 @@ snapshot (it is most precise with every event and the attempt ids).
 
 Policies: `Progressive` (one call per idle agent), `Power` (fixed lines per idle agent),
 `Predictive` (adaptive, keeps abandonment under the campaign's cap), `FixedRatio` and
-`VicidialAdaptHardLimit` (baselines for bench/pacing.py).
+`VicidialAdaptHardLimit` (baselines for bench/pacing.py). `AbandonmentCap` wraps the
+modes that can abandon (`policy_for`: power, predictive) and holds them to one call per
+idle agent whenever the campaign's abandonment over its life leaves no room.
 """
 
 from __future__ import annotations
 
 from pbx_dialer.pacing.agentless import Agentless
+from pbx_dialer.pacing.cap import AbandonmentCap
 from pbx_dialer.pacing.policy import (
     AGENT_AWAY,
     AGENT_BUSY,
@@ -64,6 +67,7 @@ __all__ = [
     "AGENT_IDLE",
     "AGENT_STATES",
     "AGENT_WRAPUP",
+    "AbandonmentCap",
     "BasePolicy",
     "CallRate",
     "DispatchLimit",
@@ -79,19 +83,29 @@ __all__ = [
 
 
 def policy_for(
-    dial_mode: str, *, max_abandon_pct: float = 3.0, lines_per_agent: float = 2.0
+    dial_mode: str,
+    *,
+    max_abandon_pct: float = 3.0,
+    lines_per_agent: float = 2.0,
+    answered: int = 0,
+    abandoned: int = 0,
 ) -> PacingPolicy:
-    """A fresh policy for a campaign's dial mode (one per campaign: it keeps history)."""
+    """A fresh policy for a campaign's dial mode (one per campaign: it keeps history).
+    The modes that can abandon are wrapped in the campaign's abandonment cap, which
+    starts from `answered` persons and `abandoned` calls (the campaign's life so far)."""
     if dial_mode in ("progressive", "agent_first"):
         # Agent first is one call per idle agent too; its calls wait in the queue.
         return Progressive()
     if dial_mode == "agentless":
         return Agentless()
+    inner: PacingPolicy
     if dial_mode == "power":
-        return Power(lines_per_agent)
-    if dial_mode == "predictive":
-        return Predictive(max_abandon_pct=max_abandon_pct)
-    raise ValueError(f"unknown dial mode {dial_mode!r}")
+        inner = Power(lines_per_agent)
+    elif dial_mode == "predictive":
+        inner = Predictive(max_abandon_pct=max_abandon_pct)
+    else:
+        raise ValueError(f"unknown dial mode {dial_mode!r}")
+    return AbandonmentCap(inner, max_abandon_pct, answered=answered, abandoned=abandoned)
 
 
 class DispatchLimit:

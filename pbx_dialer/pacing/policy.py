@@ -84,11 +84,16 @@ def uncovered_agents(snapshot: PacingSnapshot) -> int:
     return snapshot.agents_idle - snapshot.calls_ringing - snapshot.calls_waiting
 
 
+def progressive_calls(snapshot: PacingSnapshot) -> int:
+    """One call per idle agent not already covered: the calls that can always connect."""
+    if snapshot.agents_logged_in <= 0:
+        return 0
+    return max(0, min(uncovered_agents(snapshot), free_lines(snapshot)))
+
+
 class Progressive(BasePolicy):
     """Customer first, one call per idle agent: an agent is free for every call placed,
     so no answered call waits for long, and none is abandoned for want of agents."""
 
     def calls_to_place(self, snapshot: PacingSnapshot) -> int:
-        if snapshot.agents_logged_in <= 0:
-            return 0
-        return max(0, min(uncovered_agents(snapshot), free_lines(snapshot)))
+        return progressive_calls(snapshot)

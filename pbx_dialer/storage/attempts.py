@@ -505,22 +505,37 @@ async def reschedule_record(db: Database, record_id: int, at: float) -> None:
         )
 
 
+async def _answered_abandoned(
+    db: Database, campaign_id: int, since: float | None
+) -> tuple[int, int]:
+    """Persons answered (SUCCESS or ABANDONED) and abandoned among the campaign's
+    attempts that ended after `since` (None: since its first attempt)."""
+    row = await db.fetchone(
+        "SELECT sum(result IN ('SUCCESS', 'ABANDONED')) AS answered, "
+        "sum(result = 'ABANDONED') AS abandoned FROM attempts "
+        "WHERE campaign_id = ? AND state = 'ended' AND (? IS NULL OR ended_at > ?)",
+        (campaign_id, since, since),
+    )
+    if row is None:
+        return 0, 0
+    return int(row["answered"] or 0), int(row["abandoned"] or 0)
+
+
 async def abandonment(db: Database, campaign_id: int, now: float) -> dict[str, dict[str, Any]]:
     """Abandoned calls over live-answered ones (answered by a person: SUCCESS or
     ABANDONED), over the rolling last 24 hours and 30 days."""
     found: dict[str, dict[str, Any]] = {}
     for label, seconds in (("24h", 86_400), ("30d", 30 * 86_400)):
-        row = await db.fetchone(
-            "SELECT sum(result IN ('SUCCESS', 'ABANDONED')) AS answered, "
-            "sum(result = 'ABANDONED') AS abandoned FROM attempts "
-            "WHERE campaign_id = ? AND state = 'ended' AND ended_at > ?",
-            (campaign_id, now - seconds),
-        )
-        answered = int(row["answered"] or 0) if row else 0
-        abandoned = int(row["abandoned"] or 0) if row else 0
+        answered, abandoned = await _answered_abandoned(db, campaign_id, now - seconds)
         found[label] = {
             "answered": answered,
             "abandoned": abandoned,
             "pct": round(100.0 * abandoned / answered, 2) if answered else 0.0,
         }
     return found
+
+
+async def life_abandonment(db: Database, campaign_id: int) -> tuple[int, int]:
+    """(answered persons, abandoned) over the campaign's whole life: what its
+    abandonment cap (pbx_dialer.pacing.cap) starts from when the dialer (re)starts."""
+    return await _answered_abandoned(db, campaign_id, None)

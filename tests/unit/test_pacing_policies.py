@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from pbx_dialer.pacing import (
+    AbandonmentCap,
     BasePolicy,
     FixedRatio,
     PacingSnapshot,
@@ -195,10 +196,16 @@ def test_vicidial_level_is_capped() -> None:
 
 def test_policy_for_each_mode() -> None:
     assert isinstance(policy_for("progressive"), Progressive)
-    assert isinstance(policy_for("power", lines_per_agent=3), Power)
+    assert isinstance(policy_for("agent_first"), Progressive)
+    # The modes that can abandon come wrapped in the abandonment cap, seeded as told.
+    power = policy_for("power", lines_per_agent=3, answered=61, abandoned=2)
+    assert isinstance(power, AbandonmentCap)
+    assert isinstance(power.policy, Power) and power.policy.lines_per_agent == 3
+    assert (power.answered, power.abandoned, power.max_abandon_pct) == (61, 2, 3.0)
     predictive = policy_for("predictive", max_abandon_pct=2.0)
-    assert isinstance(predictive, Predictive)
-    assert predictive.cap == pytest.approx(0.02)
+    assert isinstance(predictive, AbandonmentCap)
+    assert isinstance(predictive.policy, Predictive)
+    assert predictive.cap == predictive.policy.cap == pytest.approx(0.02)
     with pytest.raises(ValueError, match="unknown dial mode"):
         policy_for("preview")
     with pytest.raises(ValueError, match="max_abandon_pct"):

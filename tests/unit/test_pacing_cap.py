@@ -1,0 +1,221 @@
+"""The abandonment cap around power and predictive: its counts, its rule on hand-made
+snapshots, and its bound on short simulated campaigns."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from pbx_dialer.pacing import (
+    AbandonmentCap,
+    BasePolicy,
+    PacingPolicy,
+    PacingSnapshot,
+    Power,
+    Predictive,
+    Progressive,
+)
+from pbx_dialer.pacing.simulator import Model, simulate
+
+
+def snapshot(**values: int) -> PacingSnapshot:
+    base: dict[str, Any] = dict(agents_logged_in=4, agents_idle=4, agents_wrapup=0,
+                                calls_ringing=0, calls_waiting=0, calls_live=0,
+                                max_lines=100)  # fmt: skip
+    base.update(values)
+    return PacingSnapshot(now=0.0, **base)
+
+
+def capped_power(answered: int = 0, abandoned: int = 0, pct: float = 3.0) -> AbandonmentCap:
+    return AbandonmentCap(Power(3.0), pct, answered=answered, abandoned=abandoned)
+
+
+def test_a_new_campaign_is_progressive_until_it_has_one_abandonment_of_room() -> None:
+    cap = capped_power()
+    assert cap.calls_to_place(snapshot()) == 4  # power alone would place 12
+    # 33 persons at 3% allow 0.99 abandonments: still none; the 34th gives room for one.
+    for call in range(33):
+        cap.on_answered(0.0, call)
+    assert cap.holds_to_progressive()
+    assert cap.calls_to_place(snapshot()) == 4
+    cap.on_answered(0.0, 33)
+    assert not cap.holds_to_progressive()
+    assert cap.extra_allowed() == 1
+    assert cap.calls_to_place(snapshot()) == 5
+
+
+def test_extra_calls_in_flight_never_exceed_the_room() -> None:
+    cap = capped_power(answered=100)  # room for 3
+    assert cap.extra_allowed() == 3
+    assert cap.calls_to_place(snapshot()) == 7
+    # 2 idle agents and 4 calls ringing: 2 extra in flight already, room for 1 more.
+    assert cap.calls_to_place(snapshot(agents_idle=2, calls_ringing=3, calls_waiting=1)) == 1
+    # All agents busy and 3 extra calls out: nothing.
+    assert cap.calls_to_place(snapshot(agents_idle=0, calls_ringing=3)) == 0
+    # The wrapped policy wanting fewer is never pushed to more.
+    assert cap.calls_to_place(snapshot(agents_idle=1, calls_ringing=2)) == 1  # power: 3-2
+
+
+def test_an_abandonment_takes_the_room_away_until_more_answers_come() -> None:
+    cap = capped_power(answered=40)
+    assert cap.extra_allowed() == 1
+    cap.on_dialed(0.0, 1)
+    cap.on_answered(5.0, 1)
+    cap.on_ended(7.0, "ABANDONED", 1)
+    assert (cap.answered, cap.abandoned) == (41, 1)
+    assert cap.holds_to_progressive()
+    assert cap.calls_to_place(snapshot(agents_idle=2, calls_ringing=1)) == 1
+    for call in range(2, 2 + 66):  # 3% of 108 = 3.24: room for 2 again
+        cap.on_answered(10.0, call)
+        cap.on_ended(60.0, "SUCCESS", call)
+    assert (cap.answered, cap.extra_allowed()) == (107, 2)
+
+
+def test_only_persons_count_as_answered() -> None:
+    cap = capped_power()
+    cap.on_ended(1.0, "MACHINE", 1)
+    cap.on_ended(1.0, "NOANSWER", 2)
+    cap.on_ended(1.0, "BUSY", 3)
+    assert (cap.answered, cap.abandoned) == (0, 0)
+    # Answered, then known to be no person after all: counted out again.
+    cap.on_answered(2.0, 4)
+    cap.on_machine(3.0, 4)
+    cap.on_ended(3.0, "MACHINE", 4)
+    assert cap.answered == 0
+    # Told of an answer twice, or with no call id: each person counts once.
+    cap.on_answered(4.0, 5)
+    cap.on_answered(4.0, 5)
+    cap.on_ended(9.0, "SUCCESS", 5)
+    cap.on_answered(4.0)
+    cap.on_ended(9.0, "SUCCESS")
+    cap.on_ended(9.0, "ABANDONED")
+    assert (cap.answered, cap.abandoned) == (3, 1)
+
+
+class _Told(BasePolicy):
+    def __init__(self) -> None:
+        self.heard: list[tuple[Any, ...]] = []
+
+    def on_dialed(self, at: float, call: int | None = None) -> None:
+        self.heard.append(("dialed", at, call))
+
+    def on_answered(self, at: float, call: int | None = None) -> None:
+        self.heard.append(("answered", at, call))
+
+    def on_machine(self, at: float, call: int | None = None) -> None:
+        self.heard.append(("machine", at, call))
+
+    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
+        self.heard.append(("connected", at, wait_s, call))
+
+    def on_ended(self, at: float, result: str, call: int | None = None) -> None:
+        self.heard.append(("ended", at, result, call))
+
+    def on_agent(self, at: float, agent: str, state: str) -> None:
+        self.heard.append(("agent", at, agent, state))
+
+
+def test_the_wrapped_policy_hears_every_event() -> None:
+    told = _Told()
+    cap = AbandonmentCap(told)
+    cap.on_dialed(1.0, 7)
+    cap.on_answered(2.0, 7)
+    cap.on_machine(2.5, 8)
+    cap.on_connected(3.0, 1.0, 7)
+    cap.on_ended(9.0, "SUCCESS", 7)
+    cap.on_agent(9.0, "alice", "wrapup")
+    assert told.heard == [
+        ("dialed", 1.0, 7),
+        ("answered", 2.0, 7),
+        ("machine", 2.5, 8),
+        ("connected", 3.0, 1.0, 7),
+        ("ended", 9.0, "SUCCESS", 7),
+        ("agent", 9.0, "alice", "wrapup"),
+    ]
+
+
+def test_bad_cap_or_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_abandon_pct"):
+        AbandonmentCap(Power(), 0)
+    with pytest.raises(ValueError, match="max_abandon_pct"):
+        AbandonmentCap(Power(), 101)
+    with pytest.raises(ValueError, match="abandoned <= answered"):
+        AbandonmentCap(Power(), answered=3, abandoned=4)
+
+
+class Records(BasePolicy):
+    """A campaign of `left` records: the wrapped policy, until every record is dialed."""
+
+    def __init__(self, policy: PacingPolicy, left: int) -> None:
+        self.policy = policy
+        self.left = left
+
+    def on_dialed(self, at: float, call: int | None = None) -> None:
+        self.left -= 1
+        self.policy.on_dialed(at, call)
+
+    def on_answered(self, at: float, call: int | None = None) -> None:
+        self.policy.on_answered(at, call)
+
+    def on_machine(self, at: float, call: int | None = None) -> None:
+        self.policy.on_machine(at, call)
+
+    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
+        self.policy.on_connected(at, wait_s, call)
+
+    def on_ended(self, at: float, result: str, call: int | None = None) -> None:
+        self.policy.on_ended(at, result, call)
+
+    def on_agent(self, at: float, agent: str, state: str) -> None:
+        self.policy.on_agent(at, agent, state)
+
+    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
+        return max(0, min(self.left, self.policy.calls_to_place(snapshot)))
+
+
+# Few agents and many persons answering: answered persons cannot all get agents.
+BUSY_TEAM = Model(agents=4, p_person=0.6, talk_mean_s=30.0, wrapup_s=3.0)
+# Talks that vary a lot: an agent's next free moment is hard to foresee.
+ODD_TALKS = Model(agents=4, p_person=0.4, talk_mean_s=40.0, talk_cv=2.0, wrapup_s=0.0)
+
+
+def inner(mode: str) -> PacingPolicy:
+    return Power(2.0) if mode == "power" else Predictive(max_abandon_pct=3.0)
+
+
+def run(policy: PacingPolicy, model: Model, dials: int, seed: int) -> tuple[int, int, int]:
+    """(dials, answered, abandoned) of a campaign of `dials` records, run to its end."""
+    # The whole campaign is measured, and the shift is long enough for it to end.
+    long_enough = dials * 60.0 / model.agents
+    whole = dataclasses.replace(model, warmup_s=0.0, shift_s=long_enough)
+    result = simulate(Records(policy, dials), whole, seed)
+    return result.dials, result.answered, result.abandoned
+
+
+@pytest.mark.parametrize("model", [BUSY_TEAM, ODD_TALKS], ids=["busy team", "odd talks"])
+@pytest.mark.parametrize("dials", [150, 500])
+@pytest.mark.parametrize("mode", ["power", "predictive"])
+def test_short_campaigns_stay_under_the_cap_over_their_life(
+    mode: str, dials: int, model: Model
+) -> None:
+    for seed in range(5):
+        placed, answered, abandoned = run(AbandonmentCap(inner(mode), 3.0), model, dials, seed)
+        assert placed == dials, (seed, placed)
+        assert abandoned <= 0.03 * answered, (mode, dials, seed, answered, abandoned)
+        if mode == "power":
+            # Not an idle bound: power alone goes well over the cap on these campaigns.
+            _, bare_answered, bare_abandoned = run(inner(mode), model, dials, seed)
+            assert bare_abandoned > 0.03 * bare_answered, (dials, seed, bare_abandoned)
+
+
+def test_the_cap_still_dials_ahead_once_it_has_room() -> None:
+    """Over a longer campaign the room grows: power places extra calls and abandons a
+    few, and still stays under the cap."""
+    model = BUSY_TEAM
+    progressive = run(Progressive(), model, 2000, seed=1)
+    placed, answered, abandoned = run(AbandonmentCap(Power(2.0), 3.0), model, 2000, seed=1)
+    assert placed == 2000
+    assert 0 < abandoned <= 0.03 * answered
+    assert progressive[2] == 0
