@@ -63,8 +63,9 @@ async def test_agent_first_restart_adopts_calls_and_settles_one_that_ended_meanw
     """Two agents hold agent-first calls whose customers answered: 5550601 (talks 30 s)
     and 5550101 (talks 4 s). The dialer stops; 5550101 hangs up while no dialer runs. A
     new dialer on the same database adopts both: 5550101 is settled SUCCESS from what was
-    stored (the agent, the answer), 5550601 ends SUCCESS when its customer hangs up, and
-    the two records left are dialed after them. Every customer is dialed once."""
+    stored (the agent, the answer) with its talk time unknown (when it ended nobody
+    heard: never the time up to the resync), 5550601 ends SUCCESS when its customer hangs
+    up, and the two records left are dialed after them. Every customer is dialed once."""
     for agent in (7001, 7002):
         await sim.add_agent("sales", agent)
     phones = ["5550601", "5550101", "5550602", "5550102"]
@@ -99,7 +100,10 @@ async def test_agent_first_restart_adopts_calls_and_settles_one_that_ended_meanw
             assert attempt["agent"] in ("Agent 7001", "Agent 7002")
             assert attempt["connected_at"] == before[phone]["connected_at"]
             assert attempt["answered_at"] == before[phone]["answered_at"]
-            assert attempt["talk_s"] is not None and attempt["talk_s"] > 0
+        unheard = attempts["5550101"]
+        assert unheard["times_known"] is False and unheard["talk_s"] is None, unheard
+        assert attempts["5550601"]["times_known"] is True
+        assert attempts["5550601"]["talk_s"] is not None and attempts["5550601"]["talk_s"] > 25
         # The long call ended when its customer hung up, 30 s after answering.
         long_call = attempts["5550601"]
         assert 28.0 <= long_call["ended_at"] - long_call["answered_at"] <= 33.0, long_call
