@@ -5,7 +5,7 @@ What Asterisk 22.10 reports for each trunk behaviour, on the originated channel
 ``PJSIP/<number>@trunk`` (Originate Async, Timeout 3 s, into ``sip-rig-answered``):
 
     behaviour                 SIP from trunk   Hangup Cause         TechCause  OriginateResponse
-    answer (Asterisk hangs up) 200, BYE by us   16 Normal Clearing   -          Success, Reason 4
+    answer, AMI Hangup Cause=16 200, BYE to it  16 Normal Clearing   -          Success, Reason 4
     answer_hangup (T=2)       200, BYE 2 s     0 Unknown            -          Success, Reason 4
     answer_hangup_now         200, BYE 0.1 s   0 Unknown            -          Success, Reason 4
     early_media (T=2)         183, 200, BYE    0 Unknown            -          Success, Reason 4
@@ -16,9 +16,12 @@ What Asterisk 22.10 reports for each trunk behaviour, on the originated channel
     unavailable               503              34 Congestion        503        Failure, Reason 0
     not_found                 404              1 Unallocated        404        Failure, Reason 0
 
-So when the customer hangs up an answered call (BYE without a Reason header) the cause
-is 0, not 16; a rejected call's OriginateResponse Reason is 0 whatever the SIP status
-(only the Hangup's Cause/TechCause tell busy from congestion); no answer is Reason 3.
+(AMI Hangup without a Cause gives Cause 0 too.) So: when the customer hangs up an
+answered call (BYE without a Reason header) the cause is 0, not 16; no answer (Asterisk
+CANCELs at the Originate Timeout) reads 19 with TechCause 480, like a 480 from the
+trunk, and only OriginateResponse Reason 3 tells them apart; every rejected call's
+OriginateResponse Reason is 0 whatever the SIP status, so only the Hangup's
+Cause/TechCause tell busy from congestion or a wrong number.
 """
 
 from __future__ import annotations
@@ -272,3 +275,19 @@ def test_without_sipp_the_rig_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "access", lambda _path, _mode: False)
     with pytest.raises(SipUnavailable, match="sip-tester"):
         sip.sipp_path()
+
+
+def test_trunk_numbers_name_their_behaviour_and_refuse_what_they_cannot_do() -> None:
+    assert trunk_number("busy", 7) == "2125860007"
+    assert trunk_number("answer_hangup", 12, talk_s=3) == "2125223012"
+    assert sip.trunk_behaviour("2125223012") == ("answer_hangup", 3, 12)
+    assert sip.trunk_behaviour("5550101") is None
+    for bad, message in (
+        ({"behaviour": "hold_music"}, "unknown trunk behaviour"),
+        ({"behaviour": "answer_hangup"}, "needs talk_s"),
+        ({"behaviour": "busy", "talk_s": 2}, "makes no sense"),
+        ({"behaviour": "answer", "talk_s": 10}, "1-9"),
+        ({"behaviour": "answer", "index": 1000}, "0-999"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            trunk_number(**bad)
