@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Debian packages the tests and the demo use: debootstrap builds the Asterisk root,
-# chromium runs the browser tests, docker-compose checks docker-compose.yml.
-APT_PACKAGES := debootstrap chromium docker-compose
+# chromium runs the browser tests, docker-compose checks docker-compose.yml, sip-tester
+# (sipp) plays the trunk, the agents' phones and inbound callers of tests/sip.
+APT_PACKAGES := debootstrap chromium docker-compose sip-tester
 DEMO_PORT ?= 8080
 
 .PHONY: setup system-deps python-deps asterisk lint types pytest test demo fixtures clean
@@ -16,6 +17,7 @@ system-deps:
 	command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing="$$missing debootstrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: need root to apt-get install$$missing" >&2; exit 1; fi; \

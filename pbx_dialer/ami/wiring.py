@@ -18,11 +18,9 @@ from pbx_dialer.ami import actions
 from pbx_dialer.ami.client import AmiClient, AmiError
 from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.config import OUTBOUND_CONTEXT, PbxSettings, uses_outbound_context
-from pbx_dialer.paths import PROJECT_CONF_DIR
+from pbx_dialer.paths import PROJECT_CONF_DIR, SOUND_FORMATS
 
 SHIPPED_DIALPLAN = PROJECT_CONF_DIR / "extensions_dialer.conf"
-# The formats Playback finds for a sound without extension (modules.conf loads them).
-SOUND_FORMATS = ("wav", "gsm", "ulaw", "alaw", "sln", "g722")
 SOUND_LANGUAGE = "en"
 # Without sounds_dir, Asterisk's own dialplan looks for the sound (STAT() is refused over
 # AMI): a call into this context hangs up before answering with the answer as its cause.

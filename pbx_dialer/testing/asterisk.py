@@ -6,7 +6,8 @@
 * :func:`ensure_asterisk` additionally builds that chroot with ``debootstrap``
   (needs root) from the Debian mirror configured in this machine's apt sources.
 * :class:`AsteriskInstance` runs one Asterisk with its own directories and free
-  loopback ports, configured with the project's ``asterisk/*.conf``.
+  loopback ports, configured with the project's ``asterisk/*.conf``, and with the
+  project's recordings (``asterisk/sounds/*``) playable by name in language ``en``.
 
 Command line: ``python -m pbx_dialer.testing.asterisk ensure``.
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from pbx_dialer.paths import PROJECT_CONF_DIR
+from pbx_dialer.paths import PROJECT_CONF_DIR, SOUND_FORMATS
 
 __all__ = [
     "AMI_DIALER_SECRET",
@@ -55,6 +56,9 @@ AMI_DIALER_SECRET = "dialer-secret-change-me"
 AMI_SIMULATOR_USER = "simulator"
 AMI_SIMULATOR_SECRET = "simulator-secret-change-me"
 
+PROJECT_SOUNDS_DIR = PROJECT_CONF_DIR / "sounds"
+# Where Debian (and most builds) keep Asterisk's data (sounds, keys, documentation).
+_DATA_DIRS = ("/usr/share/asterisk", "/var/lib/asterisk")
 _CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",
@@ -433,6 +437,18 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def _host_dir(inst: AsteriskInstallation, inner: str) -> Path | None:
+    """The host path of directory `inner`, following symbolic links as Asterisk would
+    (inside the chroot: absolute links point into the root). None if it is missing."""
+    path = inst.host_path(inner)
+    for _ in range(20):
+        if not path.is_symlink():
+            return path if path.is_dir() else None
+        target = os.readlink(path)
+        path = inst.host_path(target) if target.startswith("/") else path.parent / target
+    return None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -459,13 +475,19 @@ class AsteriskInstance:
         *,
         conf_dir: Path | str | None = None,
         extra_config: Mapping[str, str] | None = None,
+        append_config: Mapping[str, str] | None = None,
+        sounds_dir: Path | str | None = None,
         installation: AsteriskInstallation | None = None,
         boot_timeout: float = 30.0,
         ami_port: int | None = None,
         sip_port: int | None = None,
     ) -> None:
         self.conf_dir = Path(conf_dir) if conf_dir else PROJECT_CONF_DIR
+        # extra_config: file name -> text replacing (or adding) that file;
+        # append_config: file name -> text appended to the shipped file (or a new one).
         self.extra_config = dict(extra_config or {})
+        self.append_config = dict(append_config or {})
+        self.sounds_dir = Path(sounds_dir) if sounds_dir else PROJECT_SOUNDS_DIR
         self.installation = installation
         self.boot_timeout = boot_timeout
         ports = _free_ports()
@@ -558,7 +580,11 @@ class AsteriskInstance:
             shutil.copy(conf, etc / conf.name)
         for name, text in self.extra_config.items():
             (etc / name).write_text(text)
+        for name, text in self.append_config.items():
+            with open(etc / name, "a") as conf_file:
+                conf_file.write("\n" + text)
         self._substitute(etc)
+        data_dir = self._prepare_data_dir(inst, host / "data", f"{inner}/data")
         (etc / "asterisk.conf").write_text(
             "; written by pbx_dialer.testing.asterisk\n"
             "[directories]\n"
@@ -568,6 +594,7 @@ class AsteriskInstance:
             f"astlogdir => {inner}/log\n"
             f"astdbdir => {inner}/db\n"
             f"astcachedir => {inner}/cache\n"
+            f"astdatadir => {data_dir}\n"
             "\n[options]\n"
             "verbose = 3\n"
             "debug = 0\n"
@@ -575,6 +602,50 @@ class AsteriskInstance:
             "dumpcore = no\n"
             "hideconnect = yes\n"
         )
+
+    def _prepare_data_dir(self, inst: AsteriskInstallation, host: Path, inner: str) -> str:
+        """A private astdatadir: links to the installation's data, and a ``sounds/en``
+        of links to its English sounds plus copies of the project's recordings. Returns
+        the astdatadir for asterisk.conf (the installation's own when nothing to add)."""
+        shipped = (
+            sorted(p for p in self.sounds_dir.glob("*") if p.is_file())
+            if (self.sounds_dir.is_dir())
+            else []
+        )
+        # Recordings only (the folder also holds how they were made).
+        shipped = [p for p in shipped if p.suffix.lstrip(".") in SOUND_FORMATS]
+        base = next((d for d in _DATA_DIRS if inst.host_path(d).joinpath("sounds").is_dir()), None)
+        if base is None:
+            if shipped:
+                raise AsteriskUnavailable(
+                    f"no Asterisk sounds directory in {' or '.join(_DATA_DIRS)} "
+                    f"({inst.describe()}) to add {self.sounds_dir} to"
+                )
+            return _DATA_DIRS[0]
+        if not shipped:
+            return base
+        for entry in inst.host_path(base).iterdir():
+            if entry.name != "sounds":
+                (host / entry.name).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(f"{base}/{entry.name}", host / entry.name)
+        sounds = host / "sounds"
+        for entry in inst.host_path(f"{base}/sounds").iterdir():
+            if entry.name != "en":
+                sounds.mkdir(parents=True, exist_ok=True)
+                os.symlink(f"{base}/sounds/{entry.name}", sounds / entry.name)
+        english = sounds / "en"
+        english.mkdir(parents=True)
+        # Links are followed by Asterisk (inside the chroot): name them by inner paths.
+        en_dir = _host_dir(inst, f"{base}/sounds/en")
+        if en_dir is not None:
+            for entry in en_dir.iterdir():
+                os.symlink(f"{base}/sounds/en/{entry.name}", english / entry.name)
+        for sound in shipped:
+            target = english / sound.name
+            if target.is_symlink():
+                target.unlink()
+            shutil.copy(sound, target)
+        return inner
 
     def _substitute(self, etc: Path) -> None:
         manager = etc / "manager.conf"
