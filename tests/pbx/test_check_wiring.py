@@ -6,13 +6,11 @@ admin would get it wrong."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from pbx_dialer.campaigns.model import CampaignSettings
-from pbx_dialer.paths import PROJECT_CONF_DIR
 from pbx_dialer.storage import campaigns
 from pbx_dialer.storage.db import Database
 from pbx_dialer.testing.asterisk import AsteriskInstance, RawAmi
@@ -89,31 +87,19 @@ async def test_each_wiring_problem_is_one_line(asterisk: AsteriskInstance, tmp_p
 
 
 async def _own_sounds(asterisk: AsteriskInstance) -> str:
-    """Give this Asterisk its own data directory, the stock one but with only the shipped
-    sounds in sounds/en/ (the stock one is shared by every test's Asterisk); restart it.
-    Returns its sounds directory as Asterisk names it."""
+    """This Asterisk's sounds directory as Asterisk names it: every test's Asterisk has
+    its own data directory, with the shipped recordings in sounds/en/ (AsteriskInstance)."""
     ami = await RawAmi.connect(asterisk.ami_host, asterisk.ami_port)
     try:
         await ami.login(asterisk.simulator_user, asterisk.simulator_secret, events="off")
-        stock = (await ami.action("Getvar", Variable="ASTDATADIR"))["Value"]
+        data = (await ami.action("Getvar", Variable="ASTDATADIR"))["Value"]
     finally:
         await ami.close()
-    assert asterisk.installation is not None and stock, stock
-    data = asterisk.instance_dir / "data"
-    (data / "sounds" / "en").mkdir(parents=True)
-    # The rest (XML documentation, keys...) as it is: links Asterisk follows where it runs.
-    for entry in asterisk.installation.host_path(stock).iterdir():
-        if entry.name != "sounds":
-            (data / entry.name).symlink_to(f"{stock}/{entry.name}")
-    for sound in (PROJECT_CONF_DIR / "sounds").glob("*.wav"):
-        shutil.copy(sound, data / "sounds" / "en" / sound.name)
-    inner = asterisk.conf_path.removesuffix("/etc/asterisk.conf") + "/data"
-    conf = asterisk.instance_dir / "etc" / "asterisk.conf"
-    conf.write_text(
-        conf.read_text().replace("[directories]\n", f"[directories]\nastdatadir => {inner}\n")
-    )
-    await asterisk.restart()
-    return f"{inner}/sounds"
+    assert data, "Asterisk names no data directory"
+    assert asterisk.installation is not None
+    shipped = asterisk.installation.host_path(f"{data}/sounds/en/dialer-safe-harbour.wav")
+    assert shipped.is_file(), shipped
+    return f"{data}/sounds"
 
 
 async def test_without_sounds_dir_the_dialplan_finds_the_sound(
