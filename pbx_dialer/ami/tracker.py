@@ -556,13 +556,13 @@ class CallTracker:
         return []  # the dialer's own channel follows, and ends the call
 
     def _on_local_optimization(self, event: AmiEvent) -> list[CallEvent]:
-        """The dialer's Local channel leaves the call to the leg it dialed (no /n)."""
+        """The dialer's Local channel leaves the call to the leg it dialed (no /n). Its
+        LocalOptimizationEnd is not read: Asterisk 22 reports `Success: No` for a swap
+        that did happen. Either way the trunk leg's hang-up, which always comes, ends
+        the call (a Local half that stayed only makes it come a moment later)."""
         call = self._calls.get(event.get("localoneuniqueid"))
         if call is not None:
-            if event.name == "LocalOptimizationBegin":
-                call.optimised = True
-            elif event.get("success") == "No":
-                call.optimised = False
+            call.optimised = True
         return []
 
 
@@ -574,7 +574,6 @@ _HANDLERS = {
     "AgentConnect": CallTracker._on_agent_connect,
     "Hangup": CallTracker._on_hangup,
     "LocalOptimizationBegin": CallTracker._on_local_optimization,
-    "LocalOptimizationEnd": CallTracker._on_local_optimization,
     "MixMonitorStart": CallTracker._on_mixmonitor_start,
     "BridgeEnter": CallTracker._on_bridge_enter,
     "BridgeLeave": CallTracker._on_bridge_leave,

@@ -74,7 +74,6 @@ def test_channel_events_are_narrowed_to_the_dialers_own_channels() -> None:
         # The customer's own leg behind a Local channel, known by the attempt it carries.
         ("Hangup", "ChanVariable", "regex", "^DIALER_ATTEMPT=[0-9]"),
         ("LocalOptimizationBegin", "LocalOneUniqueid", "starts_with", "pbxd-"),
-        ("LocalOptimizationEnd", "LocalOneUniqueid", "starts_with", "pbxd-"),
     }
     assert excluded == {
         (name, "Uniqueid", "ends_with", "-2") for name in ("Newchannel", "Newstate", "Hangup")

@@ -153,7 +153,8 @@ def test_an_optimised_local_channel_leaves_the_end_to_the_customers_leg() -> Non
             DestChannel="PJSIP/agent1-0001",
         ),
         event("LocalOptimizationBegin", T0 + 2.02, LocalOneUniqueid=CHANNEL_ID),
-        event("LocalOptimizationEnd", T0 + 2.04, LocalOneUniqueid=CHANNEL_ID, Success="Yes"),
+        # Asterisk 22.10 says Success: No for the swap it did (seen on the SIP rig).
+        event("LocalOptimizationEnd", T0 + 2.04, LocalOneUniqueid=CHANNEL_ID, Success="No"),
         hangup(T0 + 2.05, CHANNEL_ID, local, "16"),
     )
     assert not any(isinstance(e, CallEnded) for e in events)
