@@ -55,3 +55,4 @@ clean:
 
 fixtures: setup
 	$(PY) -m pbx_dialer.testing.record_fixtures tests/fixtures/ami
+	$(PY) -m pbx_dialer.testing.record_sip_fixtures tests/fixtures/ami
