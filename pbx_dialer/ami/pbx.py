@@ -90,6 +90,9 @@ class Pbx:
         self._clock = clock
         self._deadlines: dict[str, float] = {}
         self._resync_task: asyncio.Task[None] | None = None
+        # A resync was asked for while one ran: that one may have listed the channels
+        # before what it must now see (calls adopted meanwhile), so another follows.
+        self._resync_again = False
         self._sweeper: asyncio.Task[None] | None = None
         self.resyncs = 0
         self.client = AmiClient(
@@ -284,7 +287,22 @@ class Pbx:
 
     def _start_resync(self) -> None:
         if self._resync_task is None or self._resync_task.done():
-            self._resync_task = asyncio.get_running_loop().create_task(self.resync())
+            self._resync_task = asyncio.get_running_loop().create_task(self._resyncs())
+
+    def request_resync(self) -> None:
+        """A resync that lists Asterisk's channels after this moment: after calls were
+        adopted, one already running may have looked before they were known (then a
+        call alive only by its trunk leg would be taken for ended)."""
+        self._resync_again = True
+        if self.client.ready:
+            self._start_resync()
+
+    async def _resyncs(self) -> None:
+        while True:
+            self._resync_again = False
+            await self.resync()
+            if not self._resync_again:
+                return
 
     async def resync(self) -> None:
         """Learn what Asterisk has now: live channels, queue members, waiting callers."""

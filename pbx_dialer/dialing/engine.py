@@ -220,6 +220,10 @@ class Dialer:
                     call.phase = "waiting"
                     call.phase_since = attempt.answered_at or placed_at
                 self.live[attempt.id] = call
+        # The AMI link starts before this: a resync may already have run without them.
+        for pbx in self.pbxs.values():
+            if pbx.live_calls():
+                pbx.request_resync()
 
     # -- events from the PBXs (called on the loop by the AMI reader) -------------
 
