@@ -9,7 +9,11 @@ after a new dialer has started on the same database. Records added after the sto
 dialed by the new dialer only. Every number gets one INVITE on the trunk; the call that
 ended meanwhile is SUCCESS with its agent and its ring and wait times as stored, its
 talk time unknown (never counted up to the resync); the call alive at the restart ends
-with the talk time the trunk and the phone logged."""
+with the talk time the trunk and the phone logged.
+
+The new dialer reads the calls left in flight from its database while its AMI login
+runs; each case runs as that race comes, and with the read answered only after the
+login's first resync (what a slow disk does by chance)."""
 
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.config import Settings
 from pbx_dialer.http import keys
+from pbx_dialer.http.app import create_app
+from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.testing.asterisk import RawAmi
 from pbx_dialer.testing.sip import PhoneCall, SipRig, TrunkCall, trunk_number
-from tests.conftest import eventually
+from tests.conftest import app_client, eventually, start_client
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
 from tests.pbx.test_dialer_restart import serve
 from tests.pbx.test_modes_restart import all_ended
@@ -46,6 +52,9 @@ LATER = [
     trunk_number("answer_hangup", index=4, talk_s=3),
 ]
 RESTART_TEMPLATES = ("direct trunk", "dialer-outbound")
+# When the new dialer reads the calls left in flight, against its AMI login's first
+# resync: the two race at startup (the database read and the login run side by side).
+ADOPTION = ("as it comes", "after the first resync")
 
 
 @pytest_asyncio.fixture(params=RESTART_TEMPLATES)
@@ -55,6 +64,23 @@ async def restart_settings(
     template, pbx = TEMPLATES[request.param]
     settings = sip_settings(sip_rig.asterisk, tmp_path / "dialer.sqlite3", template, **pbx)
     return settings, sip_rig, request.param
+
+
+async def serve_adopting_late(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """A dialer whose database answers "which attempts are unfinished" only once every
+    PBX has resynced (as a busy disk makes it happen by chance)."""
+    app = create_app(settings)
+    unfinished = attempt_rows.unfinished
+
+    async def after_first_resync(*args: Any, **kwargs: Any) -> Any:
+        async def resynced() -> bool:
+            return all(pbx.resyncs > 0 for pbx in app[keys.pbxs_key].values())
+
+        await eventually(resynced, timeout=10, interval=0.02)
+        return await unfinished(*args, **kwargs)
+
+    monkeypatch.setattr(attempt_rows, "unfinished", after_first_resync)
+    return await start_client(app_client(app))
 
 
 @pytest_asyncio.fixture
@@ -130,8 +156,12 @@ def timing_problems(rig: SipRig, number: str, got: dict[str, Any]) -> list[str]:
     return problems
 
 
+@pytest.mark.parametrize("adoption", ADOPTION)
 async def test_restart_with_sip_calls_up_settles_each_call_once_with_its_times(
-    restart_settings: tuple[Settings, SipRig, str], ami: RawAmi
+    restart_settings: tuple[Settings, SipRig, str],
+    ami: RawAmi,
+    adoption: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings, rig, template = restart_settings
     for n in (1, 2):
@@ -169,7 +199,10 @@ async def test_restart_with_sip_calls_up_settles_each_call_once_with_its_times(
         assert not [c for c in up if c.startswith("Local/")], up
     assert len([c for c in up if c.startswith("PJSIP/trunk-")]) == 1, up
 
-    second = await serve(settings)
+    if adoption == "as it comes":
+        second = await serve(settings)
+    else:
+        second = await serve_adopting_late(settings, monkeypatch)
     try:
         dialer = second.app[keys.dialer_key]
         # Adopted, not dialed again (the call that ended meanwhile may be settled already).
