@@ -193,7 +193,8 @@ class Dialer:
         """Attempts left in flight by a previous run: follow them, never dial them again."""
         modes: dict[int, str] = {}
         for name, pbx in self.pbxs.items():
-            for attempt in await attempt_rows.unfinished(self.db, name):
+            unfinished = await attempt_rows.unfinished(self.db, name)
+            for attempt in unfinished:
                 placed_at = float(attempt.placed_at)
                 if attempt.campaign_id not in modes:
                     campaign = await campaign_rows.get(self.db, attempt.campaign_id)
@@ -220,9 +221,9 @@ class Dialer:
                     call.phase = "waiting"
                     call.phase_since = attempt.answered_at or placed_at
                 self.live[attempt.id] = call
-        # The AMI link starts before this: a resync may already have run without them.
-        for pbx in self.pbxs.values():
-            if pbx.live_calls():
+            if unfinished:
+                # The AMI link starts before this: a resync may already have run
+                # without these calls.
                 pbx.request_resync()
 
     # -- events from the PBXs (called on the loop by the AMI reader) -------------
