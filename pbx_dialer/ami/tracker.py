@@ -77,6 +77,9 @@ class _Call:
     answered_at: float | None = None
     queue: str | None = None
     queued_at: float | None = None
+    # When it left the queue without an agent (its queue timeout: then the safe-harbour
+    # message plays, which is no longer waiting).
+    left_queue_at: float | None = None
     agent: str | None = None
     agent_interface: str | None = None
     connected_at: float | None = None
@@ -120,7 +123,7 @@ class _Call:
             queued_at = self.answered_at
         wait: float | None = None
         if queued_at is not None and (times_known or self.connected_at is not None):
-            wait_end = self.connected_at if self.connected_at is not None else at
+            wait_end = self.connected_at or self.left_queue_at or at
             wait = max(0.0, wait_end - queued_at)
         # Talk time is the agent's: it stops at the first transfer.
         talk_end = self.transferred_at if self.transferred_at is not None else at
@@ -393,6 +396,12 @@ class CallTracker:
             )
         return events
 
+    def _on_queue_leave(self, event: AmiEvent) -> list[CallEvent]:
+        call = self._queue_call_for(event)
+        if call is not None and call.connected_at is None and call.left_queue_at is None:
+            call.left_queue_at = event.at
+        return []
+
     def _on_agent_connect(self, event: AmiEvent) -> list[CallEvent]:
         call = self._queue_call_for(event)
         if call is None or call.connected_at is not None:
@@ -571,6 +580,7 @@ _HANDLERS = {
     "Newchannel": CallTracker._on_newchannel,
     "Newstate": CallTracker._on_newstate,
     "QueueCallerJoin": CallTracker._on_queue_join,
+    "QueueCallerLeave": CallTracker._on_queue_leave,
     "AgentConnect": CallTracker._on_agent_connect,
     "Hangup": CallTracker._on_hangup,
     "LocalOptimizationBegin": CallTracker._on_local_optimization,
