@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from pbx_dialer.auth.model import Role, User  # noqa: E402
 from pbx_dialer.config import DatabaseSettings, DialerSettings, PbxSettings, Settings  # noqa: E402
+from pbx_dialer.dialing.failures import FailureWatch  # noqa: E402
 from pbx_dialer.http import keys  # noqa: E402
 from pbx_dialer.testing.asterisk import AsteriskInstance  # noqa: E402
 
@@ -43,6 +44,12 @@ def settings_for(ast: AsteriskInstance, tmp: Path, tick_seconds: float) -> Setti
         ),
         dialer=DialerSettings(tick_seconds=tick_seconds),
     )
+
+
+def never_alert(app: web.Application) -> None:
+    """[sim-null] fails every call the same way by design: the dialer's failure watch
+    (pbx_dialer.dialing.failures) would pause the bench's campaign after ten calls."""
+    app[keys.dialer_key].failures = FailureWatch(calls=sys.maxsize)
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:

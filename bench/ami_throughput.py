@@ -49,6 +49,7 @@ from _common import (  # puts ROOT on sys.path, before pbx_dialer is imported
     QUEUE,
     admin_token,
     campaign_of_records,
+    never_alert,
     serve,
     settings_for,
 )
@@ -258,6 +259,7 @@ async def dialer_run(
     try:
         await app[keys.pbxs_key]["main"].client.wait_ready(10)
         app[keys.dialer_key].policy_factory = unlimited
+        never_alert(app)
         token = await admin_token(app)
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             campaign = {"name": "AMI throughput", "queue": QUEUE, "max_lines": lines,

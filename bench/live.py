@@ -47,6 +47,7 @@ from _common import (
     QUEUE,
     admin_token,
     campaign_of_records,
+    never_alert,
     serve,
     settings_for,
 )  # puts ROOT on sys.path
@@ -251,6 +252,7 @@ async def _measure(
     hook_pbx(pbx, times)
     policy = Steady(rate)
     app[keys.dialer_key].policy_factory = lambda _mode, **_: policy
+    never_alert(app)
     token = await admin_token(app)
     auth = app[keys.auth_key]
     password = os.urandom(16).hex()
