@@ -9,7 +9,11 @@ the campaign's whole life so far, seeded at creation from storage
 The rule, at every decision:
 
 * room = cap x answered - abandoned: the abandonments the campaign may still have;
-* extra calls in flight = calls ringing or waiting beyond the idle agents;
+* extra calls in flight = every answered call still waiting for an agent (it may yet be
+  abandoned: on a real queue a call that finds no free agent when it joins is offered
+  one only at the queue's next retry, and with the agent's phone ringing first that
+  can be past the 2 s, seen on the SIP rig), plus the calls ringing beyond the idle
+  agents those waiting calls do not take first;
 * while room >= 1, the wrapped policy may place extra calls, but never so many that the
   extra calls in flight exceed floor(room);
 * otherwise it gets what Progressive would place (one call per idle agent not already
@@ -127,5 +131,7 @@ class AbandonmentCap(BasePolicy):
         s = snapshot
         wanted = self.policy.calls_to_place(s)
         # Calls placed now may bring the extra calls in flight up to what the room allows.
-        ceiling = s.agents_idle + self.extra_allowed() - s.calls_ringing - s.calls_waiting
+        # Waiting calls are at risk until an agent takes them, and take idle agents first.
+        free_agents = max(0, s.agents_idle - s.calls_waiting)
+        ceiling = free_agents + self.extra_allowed() - s.calls_waiting - s.calls_ringing
         return min(wanted, max(progressive_calls(s), ceiling))

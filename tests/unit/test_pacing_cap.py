@@ -50,8 +50,11 @@ def test_extra_calls_in_flight_never_exceed_the_room() -> None:
     cap = capped_power(answered=100)  # room for 3
     assert cap.extra_allowed() == 3
     assert cap.calls_to_place(snapshot()) == 7
-    # 2 idle agents and 4 calls ringing: 2 extra in flight already, room for 1 more.
-    assert cap.calls_to_place(snapshot(agents_idle=2, calls_ringing=3, calls_waiting=1)) == 1
+    # 2 idle agents, 3 calls ringing and 1 waiting: the waiting call takes an agent first
+    # and may still be abandoned, so 1 + (3 - 1) = 3 extra in flight already: no more.
+    assert cap.calls_to_place(snapshot(agents_idle=2, calls_ringing=3, calls_waiting=1)) == 0
+    # 2 idle agents, 2 ringing (covered): 3 extra may go, of the 4 power wants.
+    assert cap.calls_to_place(snapshot(agents_idle=2, calls_ringing=2)) == 3
     # All agents busy and 3 extra calls out: nothing.
     assert cap.calls_to_place(snapshot(agents_idle=0, calls_ringing=3)) == 0
     # The wrapped policy wanting fewer is never pushed to more.
