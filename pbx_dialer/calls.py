@@ -69,6 +69,16 @@ class CallEnded:
     times_known: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class CallCauseLearned:
+    """The customer leg's SIP response arrived after its attempt ended (behind a Local
+    channel a fast 404 or 503 may hang up that leg a moment after the dialer's own
+    channel): stored with the attempt, which keeps its result."""
+
+    attempt_id: int
+    sip_status: int
+
+
 class TransferKind(enum.StrEnum):
     BLIND = "blind"  # the agent sends the customer to an extension and leaves
     ATTENDED = "attended"  # the agent talks to the target first, then joins them
@@ -138,5 +148,13 @@ class AgentLeft:
     interface: str
 
 
-CallEvent = CallAnswered | CallQueued | CallConnected | CallEnded | CallTransferred | CallRecording
+CallEvent = (
+    CallAnswered
+    | CallQueued
+    | CallConnected
+    | CallEnded
+    | CallTransferred
+    | CallRecording
+    | CallCauseLearned
+)
 PbxEvent = CallEvent | AgentState | AgentLeft

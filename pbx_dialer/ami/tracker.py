@@ -29,6 +29,7 @@ replies and the live QueueMember*/QueueCaller* events.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from pbx_dialer.ami import causes
@@ -38,6 +39,7 @@ from pbx_dialer.calls import (
     AgentLeft,
     AgentState,
     CallAnswered,
+    CallCauseLearned,
     CallConnected,
     CallEnded,
     CallEvent,
@@ -62,6 +64,8 @@ MESSAGE_TRANSFERER = "message"
 # sets it on the dialer's own channel, and the dialplan passes it on (`__DIALER_ATTEMPT`)
 # to the leg it dials to the trunk, so the customer's own leg is known by it too.
 ATTEMPT_VARIABLE = "DIALER_ATTEMPT"
+# How many ended attempts wait for a late SIP response of their customer's leg.
+_ENDED_KEPT = 2000
 
 
 def is_local(channel: str) -> bool:
@@ -143,10 +147,18 @@ class _Call:
             wait_s=wait,
             talk_s=talk,
             cause=cause,
-            cause_code=self.far_cause if self.far_cause is not None else self.own_cause,
+            cause_code=self.cause_code(),
             sip_status=self.far_sip,
             times_known=times_known,
         )
+
+    def cause_code(self) -> int | None:
+        """The Q.850 cause stored with the attempt: the customer leg's, unless it says
+        nothing (0: cancelled by the dialer's ring timeout) and the dialer's own
+        channel says more."""
+        if causes.informative(self.far_cause) or self.own_cause is None:
+            return self.far_cause
+        return self.own_cause
 
     def unanswered(self, reason: str | None) -> TechResult:
         return causes.unanswered_result(
@@ -191,6 +203,9 @@ class CallTracker:
         # Attempt id -> channel id: the customer's own leg behind a Local channel is
         # known only by the attempt it carries (ATTEMPT_VARIABLE).
         self._by_attempt: dict[int, str] = {}
+        # Attempts ended lately whose customer leg had not said its SIP response yet:
+        # that leg's Hangup may come a moment after (bounded: old ones fall out).
+        self._ended_unsaid: OrderedDict[int, None] = OrderedDict()
 
     def track(
         self, attempt_id: int, channel_id: str, placed_at: float, kind: str = CALL_AGENT
@@ -236,6 +251,10 @@ class CallTracker:
         call = self._calls.pop(channel_id, None)
         if call is not None:
             self._by_attempt.pop(call.attempt_id, None)
+            if call.far_sip is None and call.started_at is not None:
+                self._ended_unsaid[call.attempt_id] = None
+                while len(self._ended_unsaid) > _ENDED_KEPT:
+                    self._ended_unsaid.popitem(last=False)
         self._halves.pop(f"{channel_id}-2", None)
 
     def _far_leg_of(self, event: AmiEvent) -> _Call | None:
@@ -517,7 +536,9 @@ class CallTracker:
         call = self._call_for(event)
         if call is None:
             far = self._far_leg_of(event)
-            return [] if far is None else self._far_leg_hangup(far, event)
+            if far is not None:
+                return self._far_leg_hangup(far, event)
+            return self._late_far_leg(event)
         call.own_cause = causes.parse_code(event.get("cause"))
         call.hung_up_at = event.at
         if not is_local(event.get("channel")):
@@ -549,6 +570,17 @@ class CallTracker:
             at = min(at, call.far_hung_up_at)
         said = call.describe_causes()
         return [call.end(result, at, f"hangup, {said}" if said else "hangup")]
+
+    def _late_far_leg(self, event: AmiEvent) -> list[CallEvent]:
+        """The customer leg of an attempt already ended hangs up with its SIP response."""
+        if is_local(event.get("channel")):
+            return []
+        attempt = event.variables().get(ATTEMPT_VARIABLE, "")
+        status = causes.parse_code(event.get("techcause"))
+        if not attempt.isdigit() or status is None or int(attempt) not in self._ended_unsaid:
+            return []
+        del self._ended_unsaid[int(attempt)]
+        return [CallCauseLearned(int(attempt), status)]
 
     @staticmethod
     def _far_leg_said(call: _Call, event: AmiEvent) -> None:

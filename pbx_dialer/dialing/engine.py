@@ -24,6 +24,7 @@ from pbx_dialer.calls import (
     AgentLeft,
     AgentState,
     CallAnswered,
+    CallCauseLearned,
     CallConnected,
     CallEnded,
     CallQueued,
@@ -385,6 +386,9 @@ class Dialer:
         self.wake()
 
     async def _store(self, pbx_name: str, event: PbxEvent) -> None:
+        if isinstance(event, CallCauseLearned):
+            await attempt_rows.set_sip_status(self.db, event.attempt_id, event.sip_status)
+            return
         if isinstance(event, CallRecording):
             await transfer_rows.set_recording(self.db, event)
             return

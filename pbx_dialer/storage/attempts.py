@@ -322,6 +322,15 @@ async def finish_many(
     return results
 
 
+async def set_sip_status(db: Database, attempt_id: int, sip_status: int) -> None:
+    """The SIP response of an ended attempt's customer leg, learnt after it ended."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE attempts SET sip_status = ? WHERE id = ? AND sip_status IS NULL",
+            (sip_status, attempt_id),
+        )
+
+
 async def _ending(conn: aiosqlite.Connection, attempt_ids: list[int]) -> dict[int, Any]:
     """The attempts among these that are still live, with their record's attempt count."""
     found: dict[int, Any] = {}

@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from pbx_dialer.config import DatabaseSettings, DialerSettings, Settings
+from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.asterisk import AsteriskInstance
 from pbx_dialer.testing.sip import SipRig
-from tests.conftest import pbx_settings
+from tests.conftest import app_client, pbx_settings, start_client
 
 TRUNK_TEMPLATE = "PJSIP/{number}@trunk"
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture
@@ -23,6 +27,18 @@ async def sip_rig() -> AsyncIterator[SipRig]:
     sipp process is killed afterwards. No skip: without sipp the test fails."""
     async with SipRig(agents=2) as rig:
         yield rig
+
+
+@pytest_asyncio.fixture
+async def dialer(sip_rig: SipRig, tmp_path: Path) -> AsyncIterator[Client]:
+    """The whole dialer against the rig's Asterisk on the direct trunk template, served
+    on loopback (this folder's `dialer`, in place of tests/conftest.py's)."""
+    settings = sip_settings(sip_rig.asterisk, tmp_path / "dialer.sqlite3")
+    client = await start_client(app_client(create_app(settings)))
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,6 @@ after it rings) joins: the queue gives it whichever caller has the higher priori
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -21,13 +20,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from pbx_dialer.ami import actions
-from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.sim import Simulator
 from pbx_dialer.testing.sip import SipRig, trunk_number
-from tests.conftest import app_client, eventually, pbx_settings, start_client
+from tests.conftest import eventually, pbx_settings
 from tests.pbx.test_agent_first import GHOST, add_ghost
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
-from tests.sip.conftest import sip_settings
 
 pytestmark = [pytest.mark.pbx, pytest.mark.sip]
 Client = TestClient[web.Request, web.Application]
@@ -51,16 +48,6 @@ async def watcher(sip_rig: SipRig) -> AsyncIterator[Simulator]:
         yield sim
     finally:
         await sim.close()
-
-
-@pytest_asyncio.fixture
-async def dialer(sip_rig: SipRig, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = sip_settings(sip_rig.asterisk, tmp_path / "dialer.sqlite3")
-    client = await start_client(app_client(create_app(settings)))
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def queue_the_campaign_call(

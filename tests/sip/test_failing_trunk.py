@@ -4,32 +4,16 @@ that answers every call 503 the same. Counted from the trunk's own INVITE log.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.sip import SipRig, trunk_number
-from tests.conftest import app_client, eventually, start_client
+from tests.conftest import eventually
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
-from tests.sip.conftest import sip_settings
 
 pytestmark = [pytest.mark.pbx, pytest.mark.sip]
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest_asyncio.fixture
-async def dialer(sip_rig: SipRig, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = sip_settings(sip_rig.asterisk, tmp_path / "dialer.sqlite3")
-    client = await start_client(app_client(create_app(settings)))
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pbx_dialer.ami.actions import originate_action_id
 from pbx_dialer.ami.messages import AmiEvent
 from pbx_dialer.ami.tracker import CallTracker
-from pbx_dialer.calls import CallEnded, CallEvent, TechResult
+from pbx_dialer.calls import CallCauseLearned, CallEnded, CallEvent, TechResult
 
 CHANNEL_ID = "pbxd-7-abc"
 T0 = 1_000.0
@@ -229,3 +229,25 @@ def test_after_a_restart_a_call_left_to_its_trunk_leg_ends_with_that_leg() -> No
     end = only_end(feed_all(calls, hangup(T0 + 9.0, "1733.20", "PJSIP/trunk-00000009", "16")))
     assert end.result is TechResult.SUCCESS and end.times_known
     assert end.talk_s is not None and abs(end.talk_s - 7.0) < 1e-6
+
+
+def test_a_sip_response_that_comes_after_the_end_is_learnt_for_the_attempt() -> None:
+    """Behind a Local channel a 404 at once may hang up the trunk leg a moment after the
+    dialer's own channel: the attempt is already INVALID (the Local channel carried cause
+    1); the trunk leg's SIP response follows for it alone."""
+    calls = CallTracker()
+    calls.track(7, CHANNEL_ID, T0)
+    local = "Local/2125440002@dialer-outbound-0009;1"
+    end = only_end(
+        feed_all(
+            calls,
+            event("Newchannel", T0, Uniqueid=CHANNEL_ID, Channel=local),
+            hangup(T0 + 0.01, CHANNEL_ID, local, "1"),
+            originate_failure(T0 + 0.011, "0"),
+        )
+    )
+    assert end.result is TechResult.INVALID and end.sip_status is None
+    late = feed_all(calls, hangup(T0 + 0.02, "1733.30", "PJSIP/trunk-0000000a", "1", "404"))
+    assert late == [CallCauseLearned(7, 404)]
+    # Once only, and never for a channel of another attempt.
+    assert feed_all(calls, hangup(T0 + 0.03, "1733.30", "PJSIP/trunk-0000000a", "1", "404")) == []

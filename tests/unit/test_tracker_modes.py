@@ -41,7 +41,8 @@ def test_agent_first_success_connects_the_agent_before_the_customer_answers() ->
     events = replay("agent_first_success")
     assert [type(e) for e in events][:3] == [CallQueued, CallConnected, CallAnswered]
     queued, connected, answered = events[0], events[1], events[2]
-    assert isinstance(connected, CallConnected) and isinstance(answered, CallAnswered)
+    assert isinstance(queued, CallQueued) and isinstance(connected, CallConnected)
+    assert isinstance(answered, CallAnswered)
     assert queued.at < connected.at < answered.at
     assert connected.agent == "Agent 7001"
     end = ended(events)
