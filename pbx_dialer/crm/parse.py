@@ -35,17 +35,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
+from pbx_dialer import phones
 from pbx_dialer.campaigns.timezones import resolve_zone, valid_zone
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 MAX_PAGE_RECORDS = 5000
 MAX_CURSOR = 1000
 MAX_CUSTOM_BYTES = 10_000
-# What a phone number may be written with before phonenumbers reads it (no letters:
-# vanity numbers are not taken from a machine feed).
-_PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]{2,40}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KNOWN = {"phone", "name", "external_id", "timezone", "notes", "phones"}
 
@@ -122,17 +118,10 @@ def parse_page(body: bytes, default_region: str) -> Page:
 
 
 def normalize_phone(raw: Any, region: str) -> str:
-    if not isinstance(raw, str):
-        raise ValueError("phone must be a string")
-    if not _PHONE_CHARS.match(raw.strip()):
-        raise ValueError(f"phone {raw[:40]!r} is not a phone number (digits, optionally after +)")
     try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"phone {raw.strip()!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"phone {raw.strip()!r} is not a valid number for region {region}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phones.to_e164(raw, region)
+    except phones.BadNumber as exc:
+        raise ValueError(f"phone {exc}") from None
 
 
 def _text(item: dict[str, Any], key: str, limit: int) -> str:

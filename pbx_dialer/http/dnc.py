@@ -19,7 +19,8 @@ from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
 from pbx_dialer.http.openapi import json_content as _json
 from pbx_dialer.http.openapi import page_params
 from pbx_dialer.http.records import MAX_BATCH, BadInput, int_param
-from pbx_dialer.records.phones import BadFile, BadNumber, normalise, parse_dnc_csv, valid_region
+from pbx_dialer.phones import BadNumber, blocklist_e164, valid_region
+from pbx_dialer.records.dnc_file import BadFile, parse_dnc_csv
 from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import dnc as dnc_rows
 
@@ -60,7 +61,7 @@ def _phones(body: Any, region: str) -> list[str]:
             errors[f"phones[{index}]"] = "must be a string"
             continue
         try:
-            phones.append(normalise(raw, region))
+            phones.append(blocklist_e164(raw, region))
         except BadNumber as exc:
             errors[f"phones[{index}]"] = str(exc)
     if errors:
@@ -125,7 +126,7 @@ async def remove_dnc(request: web.Request) -> web.Response:
 async def _one(request: web.Request) -> tuple[int, str]:
     campaign_id, region = await _scope(request)
     try:
-        return campaign_id, normalise(request.match_info["phone"], region)
+        return campaign_id, blocklist_e164(request.match_info["phone"], region)
     except BadNumber as exc:
         raise BadInput({"phone": str(exc)}) from None
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from pbx_dialer import phones
+from pbx_dialer.campaigns.timezones import resolve_zone
 from pbx_dialer.http import keys
 from pbx_dialer.http.campaigns import _body, _id
 from pbx_dialer.http.errors import json_error
@@ -18,8 +20,7 @@ from pbx_dialer.records.inventory import BANDS, STATES, fold
 from pbx_dialer.records.search import BadPattern, to_like
 from pbx_dialer.storage import records as record_rows
 
-# Digits with an optional leading +; anything else could end up in an AMI header.
-_PHONE_RE = re.compile(r"^\+?[0-9]{2,20}\Z")
+MAX_PHONES = 10  # numbers per record: `phone` and up to 9 others in `phones`
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 MAX_BATCH = 10_000
@@ -83,6 +84,27 @@ def _record_filter(values: dict[str, Any]) -> record_rows.RecordFilter:
     return record_rows.RecordFilter(state=state, list_id=list_id, **patterns)
 
 
+def _numbers(item: dict[str, Any], region: str, where: str) -> tuple[str, ...]:
+    """A record's numbers in E.164 (`phone` first, then `phones`, without repeats),
+    read in the campaign's default region by the one phone-number rule."""
+    try:
+        first = phones.to_e164(item.get("phone"), region)
+    except phones.BadNumber as exc:
+        raise BadInput({f"{where}.phone": str(exc)}) from None
+    others = item.get("phones", [])
+    if not isinstance(others, list) or len(others) > MAX_PHONES - 1:
+        raise BadInput({f"{where}.phones": f"must be an array of at most {MAX_PHONES - 1} numbers"})
+    numbers = [first]
+    for index, raw in enumerate(others):
+        try:
+            number = phones.to_e164(raw, region)
+        except phones.BadNumber as exc:
+            raise BadInput({f"{where}.phones[{index}]": str(exc)}) from None
+        if number not in numbers:
+            numbers.append(number)
+    return tuple(numbers)
+
+
 async def add_records(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     campaign = await service.get(_id(request))
@@ -99,21 +121,34 @@ async def add_records(request: web.Request) -> web.Response:
         return json_error(422, "invalid list", {"list_id": "must be a positive integer"})
     new: list[record_rows.NewRecord] = []
     errors: dict[str, str] = {}
+    region = campaign.settings.default_region
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             errors[f"records[{index}]"] = "must be an object"
             continue
-        phone = item.get("phone")
         name = item.get("name", "")
         external_id = item.get("external_id")
-        if not isinstance(phone, str) or not _PHONE_RE.match(phone):
-            errors[f"records[{index}].phone"] = "must be 2-20 digits, optionally after +"
-        elif not printable(name, 200):
+        try:
+            numbers = _numbers(item, region, f"records[{index}]")
+        except BadInput as exc:
+            errors.update(exc.fields)
+            continue
+        if not printable(name, 200):
             errors[f"records[{index}].name"] = "must be at most 200 printable characters"
         elif external_id is not None and not printable(external_id, 64):
             errors[f"records[{index}].external_id"] = "must be at most 64 printable characters"
         else:
-            new.append(record_rows.NewRecord(phone=phone, name=name, external_id=external_id))
+            zone = resolve_zone(None, numbers[0])
+            new.append(
+                record_rows.NewRecord(
+                    phone=numbers[0],
+                    name=name,
+                    external_id=external_id,
+                    timezone=zone.zone,
+                    tz_source=zone.source,
+                    phones=numbers,
+                )
+            )
     if errors:
         # All or nothing: a rejected batch leaves the campaign as it was.
         return json_error(422, "records rejected; nothing was added", errors)
@@ -271,7 +306,19 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                                         "properties": {
                                             "phone": {
                                                 "type": "string",
-                                                "pattern": _PHONE_RE.pattern,
+                                                "maxLength": 64,
+                                                "description": (
+                                                    "E.164, or national in the campaign's "
+                                                    "default_region; stored in E.164. "
+                                                    "Emergency, short and premium-rate "
+                                                    "numbers are refused."
+                                                ),
+                                            },
+                                            "phones": {
+                                                "type": "array",
+                                                "maxItems": MAX_PHONES - 1,
+                                                "items": {"type": "string", "maxLength": 64},
+                                                "description": "the customer's other numbers",
                                             },
                                             "name": {
                                                 "type": "string",

@@ -36,7 +36,7 @@ from typing import BinaryIO, TextIO
 
 from pbx_dialer.campaigns.timezones import valid_zone
 from pbx_dialer.imports.json_text import encode_string
-from pbx_dialer.imports.phones import PhoneNormalizer
+from pbx_dialer.phones import BadNumber, PhoneNormalizer
 
 MAX_CELL = 65_536
 MAX_LINE = 1 << 20
@@ -468,14 +468,10 @@ class RowPreparer:
             text = cells[i].strip()
             if not text:
                 continue
-            number = normalizer.normalize(text)
-            if number is None:
-                return self._reject(
-                    line,
-                    f"invalid phone number {text[:40]!r} in column {self._column_name(i)!r} "
-                    f"(region {target.region})",
-                    cells,
-                )
+            try:
+                number = normalizer.check(text)
+            except BadNumber as exc:
+                return self._reject(line, f"phone in column {self._column_name(i)!r}: {exc}", cells)
             if first is None:
                 first = number
             if number.e164 not in numbers:

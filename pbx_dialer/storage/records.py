@@ -7,6 +7,7 @@ disabled lists through the pick index: the pick adds PICK_CONDITION to its WHERE
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +32,12 @@ FILTER_STATES = (*STORED_STATES, *DERIVED_STATES)
 
 @dataclass(frozen=True)
 class NewRecord:
-    phone: str
+    phone: str  # E.164 (pbx_dialer.phones)
     name: str = ""
     external_id: str | None = None
+    timezone: str | None = None
+    tz_source: str = "fallback"
+    phones: tuple[str, ...] = ()  # every number of the customer, `phone` first
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,20 @@ async def add_many(
         first_id = int(last[0]) + 1 if last is not None else 1
         await conn.executemany(
             "INSERT INTO records (campaign_id, phone, name, external_id, list_id, list_enabled, "
-            "phones, created_at) VALUES (?, ?, ?, ?, ?, ?, json_array(?), ?)",
+            "phones, timezone, tz_source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (campaign_id, r.phone, r.name, r.external_id, list_id, int(enabled), r.phone, now)
+                (
+                    campaign_id,
+                    r.phone,
+                    r.name,
+                    r.external_id,
+                    list_id,
+                    int(enabled),
+                    json.dumps(list(r.phones or (r.phone,))),
+                    r.timezone,
+                    r.tz_source,
+                    now,
+                )
                 for r in records
             ],
         )

@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.http import dnc as dnc_http
 from pbx_dialer.http import keys
-from pbx_dialer.records.phones import BadFile, BadNumber, normalise, parse_dnc_csv
+from pbx_dialer.phones import BadNumber
+from pbx_dialer.phones import blocklist_e164 as normalise
+from pbx_dialer.records.dnc_file import BadFile, parse_dnc_csv
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import records as record_rows
 from tests.unit.test_lists import add, new_campaign, open_db
@@ -155,7 +157,7 @@ async def test_invalid_numbers_reject_the_whole_request(api: Client) -> None:
     response = await api.post("/api/dnc", json={"phones": ["2025550101", "abc", 7]})
     assert response.status == 422
     assert (await response.json())["fields"] == {
-        "phones[1]": "not a phone number",
+        "phones[1]": "'abc' is not a phone number (digits, optionally after +)",
         "phones[2]": "must be a string",
     }
     bodies: list[object] = [{}, {"phones": []}, {"phones": "2025550101"}, [1]]
@@ -203,9 +205,13 @@ async def test_csv_upload_reports_lines_and_download_round_trips(api: Client) ->
         "repeated": 1,
         "invalid_count": 3,
         "invalid": [
-            {"line": 3, "value": "bad", "reason": "not a phone number"},
-            {"line": 6, "value": "", "reason": "empty"},
-            {"line": 7, "value": "12", "reason": "not a possible number for region US"},
+            {
+                "line": 3,
+                "value": "bad",
+                "reason": "'bad' is not a phone number (digits, optionally after +)",
+            },
+            {"line": 6, "value": "", "reason": "is empty"},
+            {"line": 7, "value": "12", "reason": "'12' is not a possible number for region US"},
         ],
     }
     download = await api.get(f"/api/campaigns/{cid}/dnc.csv")

@@ -9,7 +9,6 @@ import phonenumbers
 import pytest
 
 from pbx_dialer.campaigns.timezones import resolve_zone
-from pbx_dialer.imports.phones import PhoneNormalizer
 from pbx_dialer.imports.reader import (
     MAX_CELL,
     ImportFailed,
@@ -27,6 +26,7 @@ from pbx_dialer.imports.reader import (
     read_rows,
     sniff_delimiter,
 )
+from pbx_dialer.phones import PhoneNormalizer
 
 
 def run(data: bytes, region: str = "US") -> list[Prepared | Rejected]:
@@ -139,11 +139,14 @@ def test_hostile_rows_are_rejected_with_line_and_reason() -> None:
         (6, "control character U+000A in column 'name'"),
         (8, "control character U+0000 in column 'name'"),
         (9, f"cell longer than {MAX_CELL} characters"),
-        (10, "invalid phone number '12' in column 'phone' (region US)"),
-        (11, "invalid phone number '555' in column 'phone2' (region US)"),
+        (10, "phone in column 'phone': '12' is not a valid number for region US"),
+        (11, "phone in column 'phone2': '555' is not a valid number for region US"),
         (12, "unknown time zone 'Mars/Base' in column 'tz'"),
         (15, "no phone number"),
-        (16, "invalid phone number '=HYPERLINK(\"x\")' in column 'phone' (region US)"),
+        (
+            16,
+            "phone in column 'phone': '=HYPERLINK(\"x\")' is not a phone number (digits, optionally after +)",
+        ),
         (18, "control character U+0009 in column 'phone'"),
     ]
     good = accepted(items)

@@ -148,10 +148,10 @@ async def test_hostile_file_exact_report_good_rows_kept(api: Client) -> None:
         ("5", "control character U+000A in column 'Last Name'"),
         ("7", "control character U+0000 in column 'Last Name'"),
         ("8", "cell longer than 65536 characters"),
-        ("9", "invalid phone number '12345' in column 'Phone' (region US)"),
+        ("9", "phone in column 'Phone': '12345' is not a valid number for region US"),
         ("10", "duplicate phone +12125550100: line 2 of this file"),
         ("11", "duplicate external id A1: line 2 of this file"),
-        ("13", "invalid phone number '555' in column 'Phone' (region US)"),
+        ("13", "phone in column 'Phone': '555' is not a valid number for region US"),
     ]
     by_line = {r[0]: r[2] for r in table[1:]}
     assert by_line["7"] == "A5;Di;Nul\\x00;2125550104;;;;"

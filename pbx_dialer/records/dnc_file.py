@@ -1,10 +1,5 @@
-"""Phone numbers for the do-not-call lists: E.164 normalisation and the DNC CSV file.
-Pure: no I/O.
-
-A blocklist errs on the side of blocking: a number is accepted when its length is
-possible for its country (phonenumbers' is_possible_number), not only when its range is
-allocated, so a customer's number can always be put on it.
-"""
+"""The do-not-call list's CSV file: which numbers it holds, read by the phone-number
+module's blocklist rule (`pbx_dialer.phones.blocklist_e164`). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -12,35 +7,9 @@ import csv
 import io
 from dataclasses import dataclass
 
-import phonenumbers
+from pbx_dialer.phones import MAX_RAW, BadNumber, blocklist_e164
 
 PHONE_HEADERS = ("phone", "phone_number", "number", "telephone", "tel", "msisdn")
-MAX_RAW = 64
-
-
-class BadNumber(ValueError):
-    pass
-
-
-def valid_region(region: str) -> bool:
-    return region in phonenumbers.SUPPORTED_REGIONS
-
-
-def normalise(raw: str, region: str) -> str:
-    """The E.164 form of `raw` read in `region` (when it has no +country prefix)."""
-    text = raw.strip()
-    if not text:
-        raise BadNumber("empty")
-    if len(text) > MAX_RAW or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise BadNumber("not a phone number")
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise BadNumber("not a phone number") from None
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise BadNumber(f"not a possible number for region {region}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +75,7 @@ def parse_dnc_csv(data: bytes, region: str) -> DncFile:
                 continue
             raw = row[column] if column < len(row) else ""
             try:
-                phone = normalise(raw, region)
+                phone = blocklist_e164(raw, region)
             except BadNumber as exc:
                 invalid.append(BadLine(line, raw[:MAX_RAW], str(exc)))
                 continue
