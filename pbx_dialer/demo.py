@@ -31,7 +31,7 @@ DEMO_ADMIN = "demo"
 def demo_numbers(count: int, rng: random.Random) -> list[str]:
     """Numbers of the simulated network whose behaviour is drawn at random per call
     (answered and talking, busy, or no answer: see asterisk/extensions_sim.conf)."""
-    return [f"5559{n:03d}" for n in rng.sample(range(1000), min(count, 1000))]
+    return [f"+12125559{n:03d}" for n in rng.sample(range(1000), min(count, 1000))]
 
 
 async def _new_wave(app: web.Application, wave: int, records: int, rng: random.Random) -> int:

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbx_dialer.agents import rules
-from pbx_dialer.ami import actions
-from pbx_dialer.ami.client import AmiConnectionLost, AmiNotConnected, AmiTimeout
-from pbx_dialer.ami.pbx import Pbx
+from pbx_dialer.ami.pbx import CallRequest, Pbx
 from pbx_dialer.calls import AgentLeft, AgentState, CallAnswered, CallConnected, CallEnded, PbxEvent
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
 from pbx_dialer.dialing import compliance
 from pbx_dialer.dialing.engine import DESK_MODES, Dialer, LiveCall
+from pbx_dialer.dialing.gate import GateCall
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
@@ -337,7 +336,7 @@ class AgentDesk:
             )
         card = await reservations.record_card(self.db, reservation.record_id)
         phone = str(card["phone"]) if card else ""
-        verdict = await compliance.check(self.db, campaign, reservation.record_id, phone, now)
+        verdict = await self.dialer.gate.admit_one(campaign, reservation.record_id, phone, now)
         if not verdict.allowed:
             await reservations.release(self.db, reservation.record_id, verdict.refusal)
             self._publish(agent, "released")
@@ -393,31 +392,20 @@ class AgentDesk:
         }
         if settings.recording:
             variables["DIALER_RECORD"] = "1"
-        try:
-            action = actions.originate(
-                channel=pbx.channel_for(attempt.phone),
-                context=AGENT_CONTEXT,
-                exten="s",
-                channel_id=attempt.channel_id,
-                timeout_s=settings.ring_timeout_s,
-                caller_id=settings.caller_id,
-                variables=variables,
-            )
-            if not pbx.ready:
-                raise AmiNotConnected(pbx.describe())
-            pbx.adopt(attempt.id, attempt.channel_id, now)
-            response = await pbx.client.send(action)
-        except (AmiConnectionLost, AmiTimeout) as exc:
-            # Asterisk may have got it: the resync after reconnect settles it.
-            log.warning("originate %s: %s; its outcome will come from a resync", attempt.id, exc)
-            return
-        except (AmiNotConnected, actions.UnsafeAmiValue) as exc:
-            await self._unsent(pbx, attempt, agent, str(exc))
-            raise DeskRefused(f"the call could not be placed: {exc}") from None
-        if not response.success:
-            detail = response.message or "error"
-            await self._unsent(pbx, attempt, agent, detail)
-            raise DeskRefused(f"the PBX refused the call: {detail}")
+        request = CallRequest(
+            attempt_id=attempt.id,
+            channel_id=attempt.channel_id,
+            number=attempt.phone,
+            ring_timeout_s=settings.ring_timeout_s,
+            variables=variables,
+            caller_id=settings.caller_id,
+            context=AGENT_CONTEXT,
+        )
+        (outcome,) = await self.dialer.gate.place(pbx, [GateCall(attempt.record_id, request)], now)
+        if outcome is not None:
+            # Not placed (not admitted, not connected, refused, unsafe): settled now.
+            await self._unsent(pbx, attempt, agent, str(outcome))
+            raise DeskRefused(f"the call could not be placed: {outcome}")
         self._publish(agent, "dialing")
 
     async def _unsent(
@@ -570,8 +558,8 @@ class AgentDesk:
                 continue
             if await reservations.for_agent(self.db, agent) is not None:
                 continue
-            verdict = await compliance.check(
-                self.db, campaign, int(row["id"]), str(row["phone"]), now
+            verdict = await self.dialer.gate.admit_one(
+                campaign, int(row["id"]), str(row["phone"]), now
             )
             if not verdict.allowed:
                 continue  # outside its hours, or refused: the dial loop's check settles it later

@@ -55,6 +55,9 @@ class CallRequest:
     caller_id: str = ""
     kind: str = CALL_AGENT
     queue_wait_s: float = 0.0
+    # The context the answered customer runs, when not the PBX's connect context (the
+    # agent desk's calls, which ring one agent's phone rather than the queue).
+    context: str = ""
 
 
 PbxEventHandler = Callable[["Pbx", PbxEvent], None]
@@ -256,6 +259,8 @@ class Pbx:
             timeout_s = request.queue_wait_s
         elif request.kind == CALL_MESSAGE:
             context, exten = MESSAGE_CONTEXT, "s"
+        elif request.context:
+            context, exten = request.context, "s"
         action = actions.originate(
             channel=channel,
             context=context,

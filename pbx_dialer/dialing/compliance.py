@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pbx_dialer import phones
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.hours import HourCode
 from pbx_dialer.campaigns.model import Campaign
@@ -25,8 +26,8 @@ from pbx_dialer.storage.db import Database
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    # What to do with the record when not allowed: "DNC" (filter it), "max_calls", or
-    # "later" (give it back to the inventory untouched).
+    # What to do with the record when not allowed: "DNC" or "invalid_number" (filter
+    # it), "max_calls", or "later" (give it back to the inventory untouched).
     refusal: str = ""
     record: dict[str, Any] = field(default_factory=dict)
 
@@ -81,6 +82,11 @@ def _verdict(
     if row is None:
         return Verdict(False, "later")
     record: dict[str, Any] = {"checked_at": moment.isoformat(), "phone": phone}
+    problem = phones.refusal(phone)
+    if problem is not None:
+        # Stored before a rule existed, or written around the API: never dialed.
+        return Verdict(False, "invalid_number", {**record, "number": problem})
+    record["number"] = "a valid E.164 number, not an emergency, short or premium-rate one"
     if dnc:
         return Verdict(False, "DNC", {**record, "dnc": "on a do-not-call list"})
     record["dnc"] = "not on the global or the campaign's do-not-call list"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pbx_dialer.ami.client import AmiNotConnected
+from pbx_dialer.ami.actions import UnsafeAmiValue
+from pbx_dialer.ami.client import AmiError, AmiNotConnected
 from pbx_dialer.ami.pbx import CallRequest, OriginateRefused, Pbx
 from pbx_dialer.ami.tracker import CALL_AGENT, CALL_AGENT_FIRST, CALL_MESSAGE
 from pbx_dialer.calls import (
@@ -36,8 +37,8 @@ from pbx_dialer.calls import (
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control, TransitionRefused
 from pbx_dialer.campaigns.service import CampaignNotFound, CampaignService
-from pbx_dialer.dialing import compliance
 from pbx_dialer.dialing.failures import Ending, FailureAlert, FailureWatch
+from pbx_dialer.dialing.gate import DialGate, GateCall
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing import (
     AGENT_AWAY,
@@ -160,6 +161,7 @@ class Dialer:
         self.event_listeners: list[Callable[[Pbx, PbxEvent], None]] = []
         # Campaigns whose calls all fail the same way are paused (pbx_dialer.dialing.failures).
         self.failures = FailureWatch()
+        self.gate = DialGate(db)
         # campaign -> the attempt whose ending raised its alert, and the alert: no new
         # call for it until the pause is stored after that ending.
         self._alerts: dict[int, tuple[int, FailureAlert]] = {}
@@ -276,17 +278,21 @@ class Dialer:
             self._alerts[call.campaign_id] = (event.attempt_id, alert)
 
     async def _pause_failing(self, campaign_id: int, alert: FailureAlert) -> None:
+        try:
+            await self._pause_with_alert(campaign_id, alert.text)
+        finally:
+            self._alerts.pop(campaign_id, None)
+
+    async def _pause_with_alert(self, campaign_id: int, text: str) -> None:
         """Pause through the one status change, the alert in the history and on the pages."""
         try:
             await self.campaigns.control(
-                campaign_id, Control.PAUSE, actor="dialer", detail=alert.text, alert=alert.text
+                campaign_id, Control.PAUSE, actor="dialer", detail=text, alert=text
             )
-            log.warning("campaign %s %s", campaign_id, alert.text)
+            log.warning("campaign %s %s", campaign_id, text)
         except (TransitionRefused, CampaignNotFound) as exc:
             # Paused, stopped or gone meanwhile: it dials no more anyway.
-            log.warning("campaign %s: %s; not paused: %s", campaign_id, alert.text, exc)
-        finally:
-            self._alerts.pop(campaign_id, None)
+            log.warning("campaign %s: %s; not paused: %s", campaign_id, text, exc)
 
     def _agent_changed(self, pbx: Pbx, event: AgentState | AgentLeft) -> None:
         now = self.clock()
@@ -662,9 +668,7 @@ class Dialer:
         transaction (a write per call would queue behind the storing of ended calls)."""
         allowed: list[tuple[attempt_rows.PlacedAttempt, dict[str, Any]]] = []
         refused: list[tuple[attempt_rows.PlacedAttempt, str]] = []
-        verdicts = await compliance.check_many(
-            self.db, campaign, [(a.record_id, a.phone) for a in taken], now
-        )
+        verdicts = await self.gate.admit(campaign, [(a.record_id, a.phone) for a in taken], now)
         for attempt, verdict in zip(taken, verdicts, strict=True):
             if verdict.allowed:
                 allowed.append((attempt, verdict.record))
@@ -762,33 +766,44 @@ class Dialer:
             )
             for attempt in taken
         ]
-        outcomes = await pbx.place_calls(requests)
+        outcomes = await self.gate.place(
+            pbx,
+            [GateCall(a.record_id, r) for a, r in zip(taken, requests, strict=True)],
+            self.clock(),
+        )
+        unbuildable: Exception | None = None
         for attempt, outcome in zip(taken, outcomes, strict=True):
             if outcome is None:
                 self.dials += 1
-            elif isinstance(outcome, AmiNotConnected | OriginateRefused):
-                await self._unsent(pbx, campaign, attempt, outcome)
-            else:
-                log.error("attempt %s not placed: %s", attempt.id, outcome)
+                continue
+            # No call was placed, whatever the reason: the attempt is settled now, so
+            # nothing stays "ringing" holding a line and the queue's count.
+            await self._unsent(pbx, campaign, attempt, outcome)
+            if isinstance(outcome, UnsafeAmiValue):
+                unbuildable = outcome
+        if unbuildable is not None:
+            # The campaign's own settings cannot be sent: dialing again would only
+            # repeat it. Paused, with the reason on its page.
+            await self._pause_with_alert(
+                campaign.id, f"paused: a call could not be placed: {unbuildable}"
+            )
 
     async def _unsent(
-        self,
-        pbx: Pbx,
-        campaign: Campaign,
-        attempt: attempt_rows.PlacedAttempt,
-        exc: AmiNotConnected | OriginateRefused,
+        self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt, exc: Exception
     ) -> None:
         """No call was placed: the record goes back to the inventory untouched, and
-        this PBX gets a moment before the next try, so a refusal cannot spin."""
+        when the PBX refused, it gets a moment before the next try, so a refusal
+        cannot spin."""
         self.live.pop(attempt.id, None)
         await attempt_rows.forget_unsent(self.db, attempt)
         self.notifier.publish(
             "call_cancelled", {"attempt_id": attempt.id, "campaign_id": campaign.id}
         )
         self._counts_due.add(campaign.id)
-        self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
-        log.warning("%s", exc)
-        self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
+        log.warning("attempt %s not placed: %s", attempt.id, exc)
+        if isinstance(exc, AmiNotConnected | OriginateRefused | AmiError):
+            self._hold_until[pbx.name] = self.clock() + self.refusal_hold_s
+            self.notifier.publish("pbx_warning", {"name": pbx.name, "detail": str(exc)})
 
     def _call_variables(
         self, pbx: Pbx, campaign: Campaign, attempt: attempt_rows.PlacedAttempt

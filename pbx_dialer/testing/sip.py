@@ -11,7 +11,8 @@
   calling ``<queue>-<priority>`` in context ``sip-rig-inbound`` (the trunk's own calls
   in, context ``sip-rig-from-trunk``, go the same way).
 
-Trunk numbers are ten digits ``2125BBTNNN``: ``BB`` the behaviour, ``T`` seconds the
+Trunk numbers are ``+12125BBTNNN`` in E.164 (the rig also takes the ten digits
+alone, as a trunk may be sent either way): ``BB`` the behaviour, ``T`` seconds the
 customer talks before hanging up (0: until Asterisk hangs up, 60 s at most), ``NNN``
 free for the test (e.g. to tell calls apart)::
 
@@ -87,7 +88,7 @@ BEHAVIOURS: Mapping[str, int] = {
     "not_found": 44,
 }
 _BY_CODE = {code: name for name, code in BEHAVIOURS.items()}
-_NUMBER = re.compile(r"2125(\d\d)(\d)(\d\d\d)")
+_NUMBER = re.compile(r"(?:\+1)?2125(\d\d)(\d)(\d\d\d)")
 
 Side = Literal["rig", "asterisk"]
 
@@ -97,7 +98,7 @@ class SipUnavailable(RuntimeError):
 
 
 def trunk_number(behaviour: str, index: int = 0, talk_s: int | None = None) -> str:
-    """The trunk number that makes the customer behave so (``2125BBTNNN``).
+    """The trunk number that makes the customer behave so (``+12125BBTNNN``).
 
     `index` (0-999) tells calls apart; `talk_s` (1-9) is how long the customer talks
     before hanging up: required for ``answer_hangup``, optional for ``answer`` and
@@ -113,7 +114,7 @@ def trunk_number(behaviour: str, index: int = 0, talk_s: int | None = None) -> s
             raise ValueError(f"talk_s makes no sense for {behaviour!r}")
         if not 1 <= talk_s <= 9:
             raise ValueError(f"talk_s must be 1-9 seconds, not {talk_s}")
-    return f"2125{BEHAVIOURS[behaviour]:02d}{talk_s or 0}{index:03d}"
+    return f"+12125{BEHAVIOURS[behaviour]:02d}{talk_s or 0}{index:03d}"
 
 
 def trunk_behaviour(number: str) -> tuple[str, int, int] | None:

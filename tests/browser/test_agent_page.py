@@ -23,7 +23,7 @@ async def test_preview_accept_call_and_classify_on_the_agent_page(
     dialer: Client, sim: Simulator, watched_page: WatchedPage
 ) -> None:
     await sim.add_agent("sales", 7001)
-    campaign_id = await preview_campaign(dialer, ["5550101"], preview_autodial_s=60)
+    campaign_id = await preview_campaign(dialer, ["+12125550101"], preview_autodial_s=60)
     page = watched_page.page
     await page.goto(str(dialer.make_url("/agent?interface=Local/7001@sim-agents")))
     desk = page.locator("#desk")
@@ -38,7 +38,7 @@ async def test_preview_accept_call_and_classify_on_the_agent_page(
     await expect(page.locator("#desk-campaigns")).not_to_contain_text("paused")
     await page.click("#desk-next")
     await expect(desk).to_have_attribute("data-state", "reserved")
-    await expect(page.locator("#desk-phone")).to_have_text("5550101")
+    await expect(page.locator("#desk-phone")).to_have_text("+12125550101")
     await expect(page.locator("#desk-customer-name")).to_have_text("Customer 5550101")
     await expect(page.locator("#desk-record-notes")).to_have_text("Asked for a call after lunch")
     await expect(page.locator("#desk-campaign-notes")).to_have_text("Offer the spring renewal.")
@@ -69,7 +69,7 @@ async def test_preview_accept_call_and_classify_on_the_agent_page(
     await page.click('#desk-codes button[data-code="SALE"]')
     await expect(desk).to_have_attribute("data-state", "idle")
     await expect(page.locator("#desk-wrapup")).to_be_hidden()
-    attempt = (await attempts_of(dialer, campaign_id))["5550101"]
+    attempt = (await attempts_of(dialer, campaign_id))["+12125550101"]
     assert (attempt["result"], attempt["classification"]) == ("SUCCESS", "SALE")
     assert attempt["classified_by"] == "Local/7001@sim-agents"
     assert watched_page.problems.errors == []
@@ -81,7 +81,7 @@ async def test_a_callback_for_me_is_scheduled_from_the_page(
     dialer: Client, sim: Simulator, watched_page: WatchedPage
 ) -> None:
     await sim.add_agent("sales", 7001)
-    campaign_id = await preview_campaign(dialer, ["5550101"])
+    campaign_id = await preview_campaign(dialer, ["+12125550101"])
     page = watched_page.page
     await page.goto(str(dialer.make_url("/agent?interface=Local/7001@sim-agents")))
     desk = page.locator("#desk")

@@ -339,7 +339,7 @@ async def test_an_answered_call_shows_live_in_metrics_and_pie(
         dialer,
         "POST",
         f"/api/campaigns/{cid}/records",
-        {"records": [{"phone": "5550101", "name": "Live customer"}]},
+        {"records": [{"phone": "+12125550101", "name": "Live customer"}]},
     )
     page = watched_page.page
     await page.goto(str(dialer.make_url(f"/campaigns/{cid}")))

@@ -208,7 +208,7 @@ async def test_an_edit_of_a_running_campaign_takes_effect(
         await sim.add_agent("sales", agent)
     campaign_id = await create_campaign(dialer, name="Running", max_lines=1)
     # 55503XX ring until the ring timeout: every placed call stays live meanwhile.
-    await add_records(dialer, campaign_id, [f"55503{n:02d}" for n in range(6)])
+    await add_records(dialer, campaign_id, [f"+121255503{n:02d}" for n in range(6)])
     played = await dialer.post(f"/api/campaigns/{campaign_id}/play")
     assert played.status == 200, await played.text()
     live = dialer.app[keys.dialer_key].live

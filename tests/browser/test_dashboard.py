@@ -348,7 +348,7 @@ async def test_a_call_answered_on_asterisk_changes_the_open_dashboard(
 ) -> None:
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, name="Live on Asterisk")
-    await add_records_of(dialer, campaign_id, ["5550101"])  # answers, talks 4 s
+    await add_records_of(dialer, campaign_id, ["+12125550101"])  # answers, talks 4 s
     page = watched_page.page
     await open_dashboard(page, dialer)
     card = panel(page, campaign_id)
@@ -360,7 +360,7 @@ async def test_a_call_answered_on_asterisk_changes_the_open_dashboard(
     await expect(done).to_have_attribute("data-count", "1", timeout=30_000)
     await expect(panel(page, campaign_id).locator(".m-progress")).to_have_text("100% done")
     attempts = await attempts_of(dialer, campaign_id)
-    assert attempts["5550101"]["result"] == "SUCCESS"
+    assert attempts["+12125550101"]["result"] == "SUCCESS"
     assert await page.evaluate(MARKED)
     assert watched_page.problems.errors == []
 

@@ -23,7 +23,7 @@ from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaig
 pytestmark = [pytest.mark.browser, pytest.mark.pbx]
 Client = TestClient[web.Request, web.Application]
 
-SUCCESS, BUSY = "5550101", "5550201"
+SUCCESS, BUSY = "+12125550101", "+12125550201"
 AGENT = "Agent 7001"
 
 # Marks this document (a reload would lose it) and notes every state a row of

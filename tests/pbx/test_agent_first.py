@@ -46,7 +46,7 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
     await add_ghost(sim)
 
     campaign_id = await create_campaign(dialer, dial_mode="agent_first", queue_priority=10)
-    await add_records(dialer, campaign_id, ["5550101"])
+    await add_records(dialer, campaign_id, ["+12125550101"])
     campaign_joined = sim.wait_event("QueueCallerJoin", timeout=15, count="2")
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     joined = await campaign_joined
@@ -65,10 +65,10 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
     assert first.get("uniqueid") == joined.get("uniqueid"), "the campaign call went first"
 
     async def ended() -> bool:
-        return bool((await attempts_of(dialer, campaign_id))["5550101"]["state"] == "ended")
+        return bool((await attempts_of(dialer, campaign_id))["+12125550101"]["state"] == "ended")
 
     await eventually(ended, timeout=20)
-    attempt = (await attempts_of(dialer, campaign_id))["5550101"]
+    attempt = (await attempts_of(dialer, campaign_id))["+12125550101"]
     assert attempt["result"] == "SUCCESS", attempt
     assert attempt["agent"] == "Agent 7001"
     assert attempt["media"] == "agent"
@@ -81,7 +81,7 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
     stats = await (await dialer.get(f"/api/campaigns/{campaign_id}/stats")).json()
     assert stats["abandonment"]["24h"]["abandoned"] == 0
     only_agent = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=agent")
-    assert [a["phone"] for a in (await only_agent.json())["attempts"]] == ["5550101"]
+    assert [a["phone"] for a in (await only_agent.json())["attempts"]] == ["+12125550101"]
     only_message = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=message")
     assert (await only_message.json())["attempts"] == []
 
@@ -97,7 +97,7 @@ async def test_an_inbound_caller_of_higher_priority_reaches_the_agent_before_the
     assert (await inbound_joined).get("uniqueid") == inbound
     await add_ghost(sim)
     campaign_id = await create_campaign(dialer, dial_mode="agent_first", queue_priority=0)
-    await add_records(dialer, campaign_id, ["5550101"])
+    await add_records(dialer, campaign_id, ["+12125550101"])
     campaign_joined = sim.wait_event("QueueCallerJoin", timeout=15, count="2")
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     joined = await campaign_joined
@@ -111,7 +111,7 @@ async def test_an_inbound_caller_of_higher_priority_reaches_the_agent_before_the
     assert (await connected).get("uniqueid") == inbound, "the inbound caller went first"
 
     async def stored_queued() -> bool:
-        return bool((await attempts_of(dialer, campaign_id))["5550101"]["state"] == "queued")
+        return bool((await attempts_of(dialer, campaign_id))["+12125550101"]["state"] == "queued")
 
     await eventually(stored_queued, timeout=5)
     assert not any("@sim-pstn" in e.get("channel") for e in sim.events)
@@ -131,7 +131,7 @@ async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the
     campaign_id = await create_campaign(
         dialer, dial_mode="agent_first", max_lines=5, ring_timeout_s=15
     )
-    await add_records(dialer, campaign_id, ["5550201", "5550301", "5550401"])
+    await add_records(dialer, campaign_id, ["+12125550201", "+12125550301", "+12125550401"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def both_ended() -> bool:
@@ -140,7 +140,11 @@ async def test_busy_and_unanswered_customers_are_heard_by_the_agent_who_held_the
 
     await eventually(both_ended, timeout=40)
     attempts = await attempts_of(dialer, campaign_id)
-    busy, noanswer, congested = attempts["5550201"], attempts["5550301"], attempts["5550401"]
+    busy, noanswer, congested = (
+        attempts["+12125550201"],
+        attempts["+12125550301"],
+        attempts["+12125550401"],
+    )
     assert busy["result"] == "BUSY", busy
     assert noanswer["result"] == "NOANSWER", noanswer
     assert congested["result"] == "CONGESTION", congested
@@ -168,23 +172,23 @@ async def test_an_agent_first_call_transferred_by_its_agent_is_recorded(
     half of the call, not with the customer, and the transfer is still the attempt's."""
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, dial_mode="agent_first")
-    await add_records(dialer, campaign_id, ["5550601"])
+    await add_records(dialer, campaign_id, ["+12125550601"])
     connected = sim.wait_event("AgentConnect", timeout=15, queue="sales")
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     agent_channel = (await connected).get("destchannel")
 
     async def customer_answered() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return found["5550601"]["answered_at"] is not None
+        return found["+12125550601"]["answered_at"] is not None
 
     await eventually(customer_answered, timeout=10)
     await blind_transfer(sim, agent_channel, "8001")
 
     async def ended() -> bool:
-        return bool((await attempts_of(dialer, campaign_id))["5550601"]["state"] == "ended")
+        return bool((await attempts_of(dialer, campaign_id))["+12125550601"]["state"] == "ended")
 
     await eventually(ended, timeout=20)
-    attempt = (await attempts_of(dialer, campaign_id))["5550601"]
+    attempt = (await attempts_of(dialer, campaign_id))["+12125550601"]
     assert attempt["result"] == "SUCCESS", attempt
     body = await (await dialer.get(f"/api/campaigns/{campaign_id}/transfers")).json()
     [transfer] = body["transfers"]

@@ -38,7 +38,7 @@ async def test_transfer_key_sends_the_person_to_an_agent_and_is_stored_as_a_tran
     campaign_id = await create_campaign(
         dialer, dial_mode="agentless", message="vm-goodbye", transfer_key="1"
     )
-    await add_records(dialer, campaign_id, ["5551001"])
+    await add_records(dialer, campaign_id, ["+12125551001"])
     message = sim.wait_event("Newexten", timeout=15, application="Read", context="dialer-message")
     joined = sim.wait_event("QueueCallerJoin", timeout=20, queue="sales")
     priority = sim.wait_event("VarSet", timeout=20, variable="QUEUE_PRIO")
@@ -50,7 +50,7 @@ async def test_transfer_key_sends_the_person_to_an_agent_and_is_stored_as_a_tran
     prio = await priority
     assert prio.get("uniqueid") == queued.get("uniqueid") and prio.get("value") == "5"
 
-    attempt = (await wait_all_ended(dialer, campaign_id, 1))["5551001"]
+    attempt = (await wait_all_ended(dialer, campaign_id, 1))["+12125551001"]
     assert attempt["result"] == "SUCCESS", attempt
     assert attempt["media"] == "message"
     assert attempt["agent"] == "Agent 7001"
@@ -81,7 +81,7 @@ async def test_machines_get_the_message_after_the_beep_and_people_at_once_withou
     campaign_id = await create_campaign(
         dialer, dial_mode="agentless", message="vm-goodbye", amd=True, max_lines=2
     )
-    await add_records(dialer, campaign_id, ["5551101", "5551201"])
+    await add_records(dialer, campaign_id, ["+12125551101", "+12125551201"])
     machine_message = sim.wait_event(
         "Newexten", timeout=30, application="Playback", context="dialer-message", exten="machine"
     )
@@ -97,7 +97,7 @@ async def test_machines_get_the_message_after_the_beep_and_people_at_once_withou
     assert to_machine.at - to_person.at > 3.0
 
     attempts = await wait_all_ended(dialer, campaign_id, 2)
-    machine, person = attempts["5551101"], attempts["5551201"]
+    machine, person = attempts["+12125551101"], attempts["+12125551201"]
     assert machine["result"] == "MACHINE", machine
     assert person["result"] == "SUCCESS", person
     for attempt in (machine, person):
@@ -107,7 +107,10 @@ async def test_machines_get_the_message_after_the_beep_and_people_at_once_withou
     assert abs(machine["placed_at"] - person["placed_at"]) < 1.0
 
     listed = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=message")
-    assert sorted(a["phone"] for a in (await listed.json())["attempts"]) == ["5551101", "5551201"]
+    assert sorted(a["phone"] for a in (await listed.json())["attempts"]) == [
+        "+12125551101",
+        "+12125551201",
+    ]
     agents = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=agent")
     assert (await agents.json())["attempts"] == []
     bad = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=fax")

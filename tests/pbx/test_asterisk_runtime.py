@@ -172,7 +172,7 @@ async def _originate(ami: RawAmi, number: str, attempt: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "reason"), [("5550201", "5"), ("5550401", "8"), ("5550701", "0")]
+    ("number", "reason"), [("+12125550201", "5"), ("+12125550401", "8"), ("+12125550701", "0")]
 )
 async def test_simulated_failures(asterisk: AsteriskInstance, number: str, reason: str) -> None:
     ami = await _login(asterisk)
@@ -200,7 +200,7 @@ async def test_simulated_call_reaches_simulated_agent(asterisk: AsteriskInstance
             StateInterface="Custom:agent7001",
         )
         assert added.get("Response") == "Success"
-        await _originate(ami, "5550101", 3)
+        await _originate(ami, "+12125550101", 3)
         seen: list[AmiMessage] = []
 
         def complete(m: AmiMessage) -> bool:

@@ -26,7 +26,7 @@ AGENT_A = "Local/7001@sim-agents"
 
 
 async def attempts_list(
-    dialer: Client, campaign_id: int, phone: str = "5550101"
+    dialer: Client, campaign_id: int, phone: str = "+12125550101"
 ) -> list[dict[str, Any]]:
     """The attempts of one number of the campaign, oldest first."""
     response = await dialer.get(f"/api/campaigns/{campaign_id}/attempts")
@@ -43,7 +43,7 @@ async def test_a_callback_for_agent_a_waits_for_a_while_b_is_idle(
     await sim.add_agent("sales", 7002)
     campaign_id = await create_campaign(dialer, max_attempts=3)
     # 5550301 never answers: it keeps the campaign from completing meanwhile.
-    await add_records(dialer, campaign_id, ["5550101", "5550301"])
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550301"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def first_ended() -> bool:
@@ -66,7 +66,7 @@ async def test_a_callback_for_agent_a_waits_for_a_while_b_is_idle(
     assert classified.status == 200, await classified.text()
     row = await dialer.app[keys.db_key].fetchone(
         "SELECT state, callback_agent FROM records WHERE campaign_id = ? AND phone = ?",
-        (campaign_id, "5550101"),
+        (campaign_id, "+12125550101"),
     )
     assert row is not None and (row["state"], row["callback_agent"]) == ("ready", AGENT_A)
     # Due, B idle, A paused: it waits for A.
@@ -86,7 +86,7 @@ async def test_a_callback_for_agent_a_waits_for_a_while_b_is_idle(
     assert second["agent"] == "Agent 7001"
     _, a_desk = await desk(dialer, A)
     assert a_desk["state"] == "talking" and a_desk["call"]["attempt_id"] == second["id"]
-    assert a_desk["record"]["phone"] == "5550101"
+    assert a_desk["record"]["phone"] == "+12125550101"
 
 
 async def test_in_preview_an_agents_callback_is_reserved_for_them_first(
@@ -94,7 +94,7 @@ async def test_in_preview_an_agents_callback_is_reserved_for_them_first(
 ) -> None:
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
-    campaign_id = await preview_campaign(dialer, ["5550101", "5550102"])
+    campaign_id = await preview_campaign(dialer, ["+12125550101", "+12125550102"])
     await logged_in(dialer, A, B)
     db = dialer.app[keys.db_key]
     # 5550102 is a callback A promised, due now (as the classify API stores it); the
@@ -103,12 +103,12 @@ async def test_in_preview_an_agents_callback_is_reserved_for_them_first(
         await conn.execute(
             "UPDATE records SET next_attempt_at = ?, callback_agent = ? WHERE phone = ? "
             "AND campaign_id = ?",
-            (time.time() - 5, AGENT_A, "5550102", campaign_id),
+            (time.time() - 5, AGENT_A, "+12125550102", campaign_id),
         )
     _, b_next = await desk(dialer, B, "next")
-    assert b_next["record"]["phone"] == "5550101"
+    assert b_next["record"]["phone"] == "+12125550101"
     _, a_next = await desk(dialer, A, "next")
-    assert a_next["record"]["phone"] == "5550102"
+    assert a_next["record"]["phone"] == "+12125550102"
     assert a_next["record"]["callback_agent"] == AGENT_A
 
 
@@ -119,7 +119,7 @@ async def test_a_callback_whose_agent_stays_away_goes_to_anyone(
     time, the dial loop takes it and the queue gives it to B."""
     await sim.add_agent("sales", 7002)
     campaign_id = await create_campaign(dialer)
-    await add_records(dialer, campaign_id, ["5550101"])
+    await add_records(dialer, campaign_id, ["+12125550101"])
     async with dialer.app[keys.db_key].transaction() as conn:
         await conn.execute(
             "UPDATE records SET next_attempt_at = ?, callback_agent = ? WHERE campaign_id = ?",

@@ -60,46 +60,50 @@ async def test_consumer_hours_dnc_and_disabled_lists_are_honoured(
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
     campaign_id = await create_campaign(dialer, consumer_hour_code_id=code_id, max_lines=3)
-    await add_records(dialer, campaign_id, ["5550601", "5550602", "5550603"])
+    await add_records(dialer, campaign_id, ["+12125550601", "+12125550602", "+12125550603"])
     records = (await (await dialer.get(f"/api/campaigns/{campaign_id}/records")).json())["records"]
     by_phone = {r["phone"]: r["id"] for r in records}
     db = dialer.app[keys.db_key]
     # Zones as an import would have found them; the DNC entry as another process (or a
     # list sync) would add it, without touching the records.
     async with db.transaction() as conn:
-        await conn.execute("UPDATE records SET timezone = ? WHERE phone = '5550601'", (open_zone,))
         await conn.execute(
-            "UPDATE records SET timezone = ? WHERE phone = '5550602'", (closed_zone,)
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550601'", (open_zone,)
         )
-        await conn.execute("UPDATE records SET timezone = ? WHERE phone = '5550603'", (open_zone,))
         await conn.execute(
-            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, '5550603', 0)"
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550602'", (closed_zone,)
+        )
+        await conn.execute(
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550603'", (open_zone,)
+        )
+        await conn.execute(
+            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, '+12125550603', 0)"
         )
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def open_one_talking() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return found.get("5550601", {}).get("state") == "connected"
+        return found.get("+12125550601", {}).get("state") == "connected"
 
     await eventually(open_one_talking, timeout=15)
     # Give the dial loop several more passes: nothing else may be dialed.
     for _ in range(10):
         await dialer.app[keys.dialer_key].dial_once()
     attempts = await attempts_of(dialer, campaign_id)
-    assert set(attempts) == {"5550601"}, attempts
+    assert set(attempts) == {"+12125550601"}, attempts
     # Why it was allowed, checked right before the dial and kept with the attempt.
-    allowed = attempts["5550601"]["compliance"]
+    allowed = attempts["+12125550601"]["compliance"]
     assert allowed["consumer_hours"].startswith(f"inside consumer hours in {open_zone}")
     assert allowed["dnc"] == "not on the global or the campaign's do-not-call list"
     assert allowed["attempt"] == "1 of 1"
 
-    closed = await why_record(dialer, campaign_id, by_phone["5550602"])
+    closed = await why_record(dialer, campaign_id, by_phone["+12125550602"])
     assert closed["reasons"][0]["code"] == "consumer_hours"
     assert closed["reasons"][0]["text"].startswith(f"outside consumer hours in {closed_zone}")
     blocked = (await (await dialer.get(f"/api/campaigns/{campaign_id}/records")).json())["records"]
-    dnc_record = next(r for r in blocked if r["phone"] == "5550603")
+    dnc_record = next(r for r in blocked if r["phone"] == "+12125550603")
     assert dnc_record["state"] == "filtered"
-    why_dnc = await why_record(dialer, campaign_id, by_phone["5550603"])
+    why_dnc = await why_record(dialer, campaign_id, by_phone["+12125550603"])
     assert why_dnc["reasons"][0] == {"code": "filtered", "text": "filtered (DNC)"}
 
     # A disabled list keeps its records and is not dialed.
@@ -109,9 +113,11 @@ async def test_consumer_hours_dnc_and_disabled_lists_are_honoured(
     )
     assert disabled.status == 200, await disabled.text()
     async with db.transaction() as conn:
-        await conn.execute("UPDATE records SET timezone = ? WHERE phone = '5550602'", (open_zone,))
-    why_list = await why_record(dialer, campaign_id, by_phone["5550602"])
+        await conn.execute(
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550602'", (open_zone,)
+        )
+    why_list = await why_record(dialer, campaign_id, by_phone["+12125550602"])
     assert why_list["reasons"][0]["code"] == "list_disabled"
     for _ in range(5):
         await dialer.app[keys.dialer_key].dial_once()
-    assert set(await attempts_of(dialer, campaign_id)) == {"5550601"}
+    assert set(await attempts_of(dialer, campaign_id)) == {"+12125550601"}

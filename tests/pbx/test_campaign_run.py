@@ -53,12 +53,12 @@ async def test_each_simulated_behaviour_gets_its_result_agent_and_timings(
     await sim.add_agent("sales", 7002)
     campaign_id = await create_campaign(dialer, max_lines=6, ring_timeout_s=15)
     numbers = {
-        "SUCCESS": "5550101",
-        "BUSY": "5550201",
-        "NOANSWER": "5550301",
-        "CONGESTION": "5550401",
-        "ABANDONED": "5550501",
-        "FAILED": "5550701",
+        "SUCCESS": "+12125550101",
+        "BUSY": "+12125550201",
+        "NOANSWER": "+12125550301",
+        "CONGESTION": "+12125550401",
+        "ABANDONED": "+12125550501",
+        "FAILED": "+12125550701",
     }
     await add_records(dialer, campaign_id, list(numbers.values()))
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200

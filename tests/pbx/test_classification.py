@@ -31,7 +31,7 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
     campaign_id = await create_campaign(dialer, max_lines=3, max_attempts=3)
-    await add_records(dialer, campaign_id, ["5550101", "5550102", "5550201"])
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550102", "+12125550201"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def two_talking() -> bool:
@@ -50,7 +50,7 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
         "Local/7002@sim-agents",
     ]
     sale = await dialer.post(
-        f"/api/attempts/{attempts['5550101']['id']}/classify",
+        f"/api/attempts/{attempts['+12125550101']['id']}/classify",
         json={"code": "SALE", "agent": "Agent 7001"},
     )
     assert sale.status == 200, await sale.text()
@@ -59,30 +59,30 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
     async def both_ended() -> bool:
         found = await attempts_of(dialer, campaign_id)
         # Two agents, three records: the third is dialed once an agent is free again.
-        phones = ("5550101", "5550102", "5550201")
+        phones = ("+12125550101", "+12125550102", "+12125550201")
         return all(p in found and found[p]["state"] == "ended" for p in phones)
 
     await eventually(both_ended, timeout=20)
     records = await records_by_phone(dialer, campaign_id)
-    assert records["5550101"]["state"] == "handled"
+    assert records["+12125550101"]["state"] == "handled"
     attempts = await attempts_of(dialer, campaign_id)
-    assert attempts["5550101"]["classification"] == "SALE"
-    assert attempts["5550102"]["classification"] == "CONTACTED"  # the default for SUCCESS
+    assert attempts["+12125550101"]["classification"] == "SALE"
+    assert attempts["+12125550102"]["classification"] == "CONTACTED"  # the default for SUCCESS
 
     dnc = await dialer.post(
-        f"/api/attempts/{attempts['5550102']['id']}/classify", json={"code": "DNC"}
+        f"/api/attempts/{attempts['+12125550102']['id']}/classify", json={"code": "DNC"}
     )
     assert dnc.status == 200 and (await dnc.json())["record_state"] == "filtered"
     db = dialer.app[keys.db_key]
     assert await db.fetchone(
-        "SELECT 1 FROM dnc WHERE campaign_id = ? AND phone = '5550102'", (campaign_id,)
+        "SELECT 1 FROM dnc WHERE campaign_id = ? AND phone = '+12125550102'", (campaign_id,)
     )
     busy = await dialer.post(
-        f"/api/attempts/{attempts['5550201']['id']}/classify", json={"code": "SALE"}
+        f"/api/attempts/{attempts['+12125550201']['id']}/classify", json={"code": "SALE"}
     )
     assert busy.status == 409 and "never reached an agent" in (await busy.json())["error"]
     bad = await dialer.post(
-        f"/api/attempts/{attempts['5550101']['id']}/classify", json={"code": "NOPE"}
+        f"/api/attempts/{attempts['+12125550101']['id']}/classify", json={"code": "NOPE"}
     )
     assert bad.status == 422 and "code" in (await bad.json())["fields"]
     missing = await dialer.post("/api/attempts/987654/classify", json={"code": "SALE"})

@@ -51,7 +51,7 @@ async def test_three_campaigns_together_stay_under_the_pbx_calls_per_second(
     for agent in (7001, 7002, 7003):
         await sim.add_agent("sales", agent)
     # Every number is busy after 0.5 s: lines free up at once, demand stays high.
-    phones = [f"55502{i:02d}" for i in range(40)]
+    phones = [f"+121255502{i:02d}" for i in range(40)]
     power = await create_campaign(dialer, name="Power", dial_mode="power", max_lines=10)
     messages = [
         await create_campaign(

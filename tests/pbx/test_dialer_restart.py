@@ -37,7 +37,7 @@ async def test_dialer_restart_mid_campaign_dials_nothing_twice(
     first = await serve(settings)
     try:
         campaign_id = await create_campaign(first, max_lines=2)
-        phones = ["5550601", "5550602", "5550101", "5550102"]
+        phones = ["+12125550601", "+12125550602", "+12125550101", "+12125550102"]
         await add_records(first, campaign_id, phones)
         assert (await first.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
@@ -83,7 +83,7 @@ async def test_pause_stops_new_calls_within_a_second_and_lets_calls_finish(
     for agent in (7001, 7002, 7003):
         await sim.add_agent("sales", agent)
     campaign_id = await create_campaign(dialer, max_lines=1)
-    await add_records(dialer, campaign_id, ["5550101", "5550102", "5550103"])
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550102", "+12125550103"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def one_talking() -> bool:

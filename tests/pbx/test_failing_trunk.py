@@ -20,7 +20,7 @@ async def test_twelve_congested_calls_pause_after_ten_with_the_alert(
 ) -> None:
     """55504XX is congestion on the simulated network (asterisk/extensions_sim.conf)."""
     campaign_id = await create_campaign(dialer, dial_mode="agentless", max_lines=1)
-    phones = [f"55504{n:02d}" for n in range(1, 13)]
+    phones = [f"+121255504{n:02d}" for n in range(1, 13)]
     await add_records(dialer, campaign_id, phones)
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 

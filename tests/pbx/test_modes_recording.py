@@ -63,13 +63,13 @@ async def test_agent_first_recording_holds_the_agent_and_customer_not_the_queue_
     that flows: this customer sends some, unlike the 55501XX ones, which send none.)"""
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, dial_mode="agent_first", recording=True)
-    await add_records(dialer, campaign_id, ["5551201"])
+    await add_records(dialer, campaign_id, ["+12125551201"])
     connected = sim.wait_event("AgentConnect", timeout=15, queue="sales")
     started = sim.wait_event("MixMonitorStart", timeout=15)
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     agent_took_it, recording_started = await connected, await started
 
-    attempt = await the_ended_attempt(dialer, campaign_id, "5551201")
+    attempt = await the_ended_attempt(dialer, campaign_id, "+12125551201")
     assert attempt["result"] == "SUCCESS" and attempt["agent"] == "Agent 7001", attempt
     assert attempt["recording"] == f"{attempt['channel_id']}.wav"
     assert attempt["recording"].startswith(f"pbxd-{attempt['id']}-")
@@ -92,12 +92,12 @@ async def test_agentless_recording_holds_the_message_and_the_agent_after_the_key
     campaign_id = await create_campaign(
         dialer, dial_mode="agentless", message="vm-goodbye", recording=True
     )
-    await add_records(dialer, campaign_id, ["5551001"])
+    await add_records(dialer, campaign_id, ["+12125551001"])
     joined = sim.wait_event("QueueCallerJoin", timeout=20, queue="sales")
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     queue_join = await joined
 
-    attempt = await the_ended_attempt(dialer, campaign_id, "5551001")
+    attempt = await the_ended_attempt(dialer, campaign_id, "+12125551001")
     assert attempt["result"] == "SUCCESS" and attempt["media"] == "message", attempt
     assert attempt["recording"] == f"{attempt['channel_id']}.wav"
     length = await seconds_of(monitor_dir(asterisk) / attempt["recording"])
@@ -115,7 +115,7 @@ async def test_agentless_recording_holds_the_message_and_the_agent_after_the_key
         "transferred_by": "message",
         "agent_interface": None,
         "target": "queue sales",
-        "phone": "5551001",
+        "phone": "+12125551001",
         "agent": "Agent 7001",
         "recording": attempt["recording"],
     }
@@ -139,9 +139,9 @@ async def test_a_message_campaign_without_recording_leaves_no_file(
 ) -> None:
     """`recording: false`: no MixMonitor, no file, no recording on the attempt."""
     campaign_id = await create_campaign(dialer, dial_mode="agentless", message="vm-goodbye")
-    await add_records(dialer, campaign_id, ["5551201"])
+    await add_records(dialer, campaign_id, ["+12125551201"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
-    attempt = await the_ended_attempt(dialer, campaign_id, "5551201")
+    attempt = await the_ended_attempt(dialer, campaign_id, "+12125551201")
     assert attempt["result"] == "SUCCESS" and attempt["recording"] is None, attempt
     assert not any(e.name == "MixMonitorStart" for e in sim.events)
     assert not list(monitor_dir(asterisk).glob(f"pbxd-{attempt['id']}-*"))

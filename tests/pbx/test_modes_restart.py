@@ -26,7 +26,7 @@ pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
 
 # The first half of the Local channel that dials a simulated customer.
-_CUSTOMER_LEG = re.compile(r"^Local/(\d+)@sim-pstn-[0-9a-f]+;1$")
+_CUSTOMER_LEG = re.compile(r"^Local/(\+?\d+)@sim-pstn-[0-9a-f]+;1$")
 
 
 def customer_dials(sim: Simulator) -> Counter[str]:
@@ -68,7 +68,7 @@ async def test_agent_first_restart_adopts_calls_and_settles_one_that_ended_meanw
     up, and the two records left are dialed after them. Every customer is dialed once."""
     for agent in (7001, 7002):
         await sim.add_agent("sales", agent)
-    phones = ["5550601", "5550101", "5550602", "5550102"]
+    phones = ["+12125550601", "+12125550101", "+12125550602", "+12125550102"]
     first = await serve(settings)
     try:
         campaign_id = await create_campaign(first, dial_mode="agent_first", max_lines=2)
@@ -85,13 +85,13 @@ async def test_agent_first_restart_adopts_calls_and_settles_one_that_ended_meanw
         before = await attempts_of(first, campaign_id)
     finally:
         await first.close()
-    await hung_up(sim, before["5550101"]["channel_id"])
+    await hung_up(sim, before["+12125550101"]["channel_id"])
 
     second = await serve(settings)
     try:
         dialer = second.app[keys.dialer_key]
         # Adopted, not dialed again (the call that ended meanwhile may be settled already).
-        assert before["5550601"]["id"] in dialer.live
+        assert before["+12125550601"]["id"] in dialer.live
         attempts = await all_ended(second, campaign_id, len(phones))
         assert {p: a["result"] for p, a in attempts.items()} == dict.fromkeys(phones, "SUCCESS")
         for phone in phones[:2]:
@@ -100,15 +100,18 @@ async def test_agent_first_restart_adopts_calls_and_settles_one_that_ended_meanw
             assert attempt["agent"] in ("Agent 7001", "Agent 7002")
             assert attempt["connected_at"] == before[phone]["connected_at"]
             assert attempt["answered_at"] == before[phone]["answered_at"]
-        unheard = attempts["5550101"]
+        unheard = attempts["+12125550101"]
         assert unheard["times_known"] is False and unheard["talk_s"] is None, unheard
-        assert attempts["5550601"]["times_known"] is True
-        assert attempts["5550601"]["talk_s"] is not None and attempts["5550601"]["talk_s"] > 25
+        assert attempts["+12125550601"]["times_known"] is True
+        assert (
+            attempts["+12125550601"]["talk_s"] is not None
+            and attempts["+12125550601"]["talk_s"] > 25
+        )
         # The long call ended when its customer hung up, 30 s after answering.
-        long_call = attempts["5550601"]
+        long_call = attempts["+12125550601"]
         assert 28.0 <= long_call["ended_at"] - long_call["answered_at"] <= 33.0, long_call
         for phone in phones[2:]:
-            assert attempts[phone]["placed_at"] > before["5550601"]["placed_at"]
+            assert attempts[phone]["placed_at"] > before["+12125550601"]["placed_at"]
         records = (await (await second.get(f"/api/campaigns/{campaign_id}/records")).json())[
             "records"
         ]
@@ -132,7 +135,7 @@ async def test_agentless_restart_keeps_the_transfer_and_settles_the_message_call
     customer is dialed once; every attempt says media message."""
     for agent in (7001, 7002):
         await sim.add_agent("sales", agent)
-    phones = ["5551001", "5551201", "5551002", "5551202"]
+    phones = ["+12125551001", "+12125551201", "+12125551002", "+12125551202"]
     first = await serve(settings)
     try:
         campaign_id = await create_campaign(
@@ -144,8 +147,8 @@ async def test_agentless_restart_keeps_the_transfer_and_settles_the_message_call
             found = await attempts_of(first, campaign_id)
             return (
                 len(found) == 2
-                and found["5551001"]["connected_at"] is not None
-                and found["5551201"]["answered_at"] is not None
+                and found["+12125551001"]["connected_at"] is not None
+                and found["+12125551201"]["answered_at"] is not None
             )
 
         assert (await first.post(f"/api/campaigns/{campaign_id}/play")).status == 200
@@ -157,30 +160,30 @@ async def test_agentless_restart_keeps_the_transfer_and_settles_the_message_call
         )["transfers"]
     finally:
         await first.close()
-    assert [t["attempt_id"] for t in transfers_before] == [before["5551001"]["id"]]
-    await hung_up(sim, before["5551201"]["channel_id"])
+    assert [t["attempt_id"] for t in transfers_before] == [before["+12125551001"]["id"]]
+    await hung_up(sim, before["+12125551201"]["channel_id"])
 
     second = await serve(settings)
     try:
         dialer = second.app[keys.dialer_key]
-        assert before["5551001"]["id"] in dialer.live
+        assert before["+12125551001"]["id"] in dialer.live
         attempts = await all_ended(second, campaign_id, len(phones))
         assert {p: a["result"] for p, a in attempts.items()} == dict.fromkeys(phones, "SUCCESS")
         assert all(a["media"] == "message" for a in attempts.values())
-        talked = attempts["5551001"]
-        assert talked["agent"] == before["5551001"]["agent"]
-        assert talked["connected_at"] == before["5551001"]["connected_at"]
+        talked = attempts["+12125551001"]
+        assert talked["agent"] == before["+12125551001"]["agent"]
+        assert talked["connected_at"] == before["+12125551001"]["connected_at"]
         # The person stays 8 s with the agent, then hangs up: followed to its real end.
         assert 6.0 <= talked["ended_at"] - talked["connected_at"] <= 10.0, talked
         assert 5.0 <= talked["talk_s"] <= 10.0, talked
-        listened = attempts["5551201"]
-        assert listened["answered_at"] == before["5551201"]["answered_at"]
+        listened = attempts["+12125551201"]
+        assert listened["answered_at"] == before["+12125551201"]["answered_at"]
         assert listened["agent"] is None
-        assert attempts["5551002"]["agent"] in ("Agent 7001", "Agent 7002")
+        assert attempts["+12125551002"]["agent"] in ("Agent 7001", "Agent 7002")
 
         body = await (await second.get(f"/api/campaigns/{campaign_id}/transfers")).json()
         by_attempt = Counter(t["attempt_id"] for t in body["transfers"])
-        assert by_attempt == {talked["id"]: 1, attempts["5551002"]["id"]: 1}
+        assert by_attempt == {talked["id"]: 1, attempts["+12125551002"]["id"]: 1}
         assert all(
             t["transferred_by"] == "message" and t["target"] == "queue sales"
             for t in body["transfers"]
@@ -202,14 +205,14 @@ async def test_an_agent_first_call_still_queued_at_the_restart_is_followed_to_it
     try:
         await add_ghost(sim)
         campaign_id = await create_campaign(first, dial_mode="agent_first")
-        await add_records(first, campaign_id, ["5550101"])
+        await add_records(first, campaign_id, ["+12125550101"])
         joined = sim.wait_event("QueueCallerJoin", timeout=15, queue="sales")
         assert (await first.post(f"/api/campaigns/{campaign_id}/play")).status == 200
         queued = await joined
 
         async def stored_queued() -> bool:
             found = await attempts_of(first, campaign_id)
-            return bool(found["5550101"]["state"] == "queued")
+            return bool(found["+12125550101"]["state"] == "queued")
 
         await eventually(stored_queued, timeout=5)
     finally:
@@ -219,18 +222,18 @@ async def test_an_agent_first_call_still_queued_at_the_restart_is_followed_to_it
     try:
         dialer = second.app[keys.dialer_key]
         [adopted] = dialer.live.values()
-        assert adopted.phone == "5550101" and adopted.phase == "waiting"
+        assert adopted.phone == "+12125550101" and adopted.phase == "waiting"
         removed = await sim.client.send(actions.queue_remove("sales", GHOST))
         assert removed.success, removed.message
         connected = sim.wait_event("AgentConnect", timeout=10, membername="Agent 7001")
         await sim.add_agent("sales", 7001)
         assert (await connected).get("uniqueid") == queued.get("uniqueid")
-        attempt = (await all_ended(second, campaign_id, 1))["5550101"]
+        attempt = (await all_ended(second, campaign_id, 1))["+12125550101"]
         assert attempt["result"] == "SUCCESS", attempt
         assert attempt["agent"] == "Agent 7001"
         assert attempt["connected_at"] < attempt["answered_at"]
         assert 3.0 <= attempt["talk_s"] <= 6.0, attempt
-        assert customer_dials(sim) == {"5550101": 1}
+        assert customer_dials(sim) == {"+12125550101": 1}
         assert dialer.live == {}
     finally:
         await second.close()

@@ -29,7 +29,7 @@ async def test_power_dials_two_lines_per_agent_and_releases_the_extra_answer(
     configured recording)."""
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, dial_mode="power", max_lines=2, max_abandon_pct=100)
-    await add_records(dialer, campaign_id, ["5550101", "5550102", "5550103"])
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550102", "+12125550103"])
     played = sim.wait_event("Newexten", timeout=30, application="Playback")
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 

@@ -43,7 +43,7 @@ async def test_predictive_run_keeps_abandonment_under_its_cap(
     campaign_id = await create_campaign(
         dialer, dial_mode="predictive", max_lines=30, ring_timeout_s=15, max_abandon_pct=3
     )
-    await add_records(dialer, campaign_id, [f"5559{n:03d}" for n in range(RECORDS)])
+    await add_records(dialer, campaign_id, [f"+12125559{n:03d}" for n in range(RECORDS)])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     engine = dialer.app[keys.dialer_key]
     peak = 0

@@ -73,13 +73,13 @@ async def test_accept_connects_the_customer_to_the_agent_who_reserved_it(
     dials it and B gets nothing; A accepts and the customer is connected to A."""
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
-    campaign_id = await preview_campaign(dialer, ["5550101"])
+    campaign_id = await preview_campaign(dialer, ["+12125550101"])
     await logged_in(dialer, A, B)
 
     status, reserved = await desk(dialer, A, "next")
     assert status == 200, reserved
     assert reserved["state"] == "reserved"
-    assert reserved["record"]["phone"] == "5550101"
+    assert reserved["record"]["phone"] == "+12125550101"
     assert reserved["record"]["notes"] == "Asked for a call after lunch"
     assert reserved["record"]["fields"] == {"plan": "Gold", "renewal": "2026-12-01"}
     assert reserved["campaign"]["agent_notes"] == "Offer the spring renewal."
@@ -100,14 +100,14 @@ async def test_accept_connects_the_customer_to_the_agent_who_reserved_it(
 
     async def ended() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return bool(found) and found["5550101"]["state"] == "ended"
+        return bool(found) and found["+12125550101"]["state"] == "ended"
 
     async def talking() -> bool:
         return bool((await desk(dialer, A))[1]["state"] == "talking")
 
     await eventually(talking, timeout=15)
     await eventually(ended, timeout=20)
-    attempt = (await attempts_of(dialer, campaign_id))["5550101"]
+    attempt = (await attempts_of(dialer, campaign_id))["+12125550101"]
     assert attempt["result"] == "SUCCESS", attempt
     assert attempt["agent"] == "Agent 7001"
     assert attempt["talk_s"] is not None and attempt["talk_s"] > 1.0
@@ -134,7 +134,7 @@ async def test_skip_gives_the_record_back_without_counting_an_attempt(
 ) -> None:
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
-    await preview_campaign(dialer, ["5550101", "5550102"])
+    await preview_campaign(dialer, ["+12125550101", "+12125550102"])
     await logged_in(dialer, A, B)
     _, first = await desk(dialer, A, "next")
     first_id = first["record"]["id"]
@@ -155,7 +155,7 @@ async def test_skip_gives_the_record_back_without_counting_an_attempt(
 
 async def test_the_auto_dial_timer_accepts_for_the_agent(dialer: Client, sim: Simulator) -> None:
     await sim.add_agent("sales", 7001)
-    campaign_id = await preview_campaign(dialer, ["5550101"], preview_autodial_s=2)
+    campaign_id = await preview_campaign(dialer, ["+12125550101"], preview_autodial_s=2)
     await logged_in(dialer, A)
     _, reserved = await desk(dialer, A, "next")
     countdown = reserved["reservation"]["countdown_s"]
@@ -164,24 +164,24 @@ async def test_the_auto_dial_timer_accepts_for_the_agent(dialer: Client, sim: Si
     assert await attempts_of(dialer, campaign_id) == {}
 
     async def dialed_by_itself() -> bool:
-        return "5550101" in await attempts_of(dialer, campaign_id)
+        return "+12125550101" in await attempts_of(dialer, campaign_id)
 
     await eventually(dialed_by_itself, timeout=5)
-    attempt = (await attempts_of(dialer, campaign_id))["5550101"]
+    attempt = (await attempts_of(dialer, campaign_id))["+12125550101"]
     assert attempt["placed_at"] - reserved["reservation"]["reserved_at"] >= 2.0
 
     async def ended() -> bool:
-        return bool((await attempts_of(dialer, campaign_id))["5550101"]["state"] == "ended")
+        return bool((await attempts_of(dialer, campaign_id))["+12125550101"]["state"] == "ended")
 
     await eventually(ended, timeout=20)
-    assert (await attempts_of(dialer, campaign_id))["5550101"]["result"] == "SUCCESS"
+    assert (await attempts_of(dialer, campaign_id))["+12125550101"]["result"] == "SUCCESS"
 
 
 async def test_a_reservation_ends_when_the_agent_leaves_the_queue(
     dialer: Client, sim: Simulator
 ) -> None:
     await sim.add_agent("sales", 7001)
-    campaign_id = await preview_campaign(dialer, ["5550101"])
+    campaign_id = await preview_campaign(dialer, ["+12125550101"])
     await logged_in(dialer, A)
     _, reserved = await desk(dialer, A, "next")
     record_id = reserved["record"]["id"]
@@ -204,16 +204,16 @@ async def test_a_record_that_may_not_be_called_is_never_shown_to_the_agent(
     """The first record's number went on the DNC list after import: the agent is given
     the next one, and the first is filtered as DNC without an attempt."""
     await sim.add_agent("sales", 7001)
-    await preview_campaign(dialer, ["5550101", "5550102"])
+    await preview_campaign(dialer, ["+12125550101", "+12125550102"])
     await logged_in(dialer, A)
     async with dialer.app[keys.db_key].transaction() as conn:
         await conn.execute(
-            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, '5550101', 0)"
+            "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, '+12125550101', 0)"
         )
     _, reserved = await desk(dialer, A, "next")
-    assert reserved["record"]["phone"] == "5550102"
+    assert reserved["record"]["phone"] == "+12125550102"
     row = await dialer.app[keys.db_key].fetchone(
-        "SELECT state, reason, attempts FROM records WHERE phone = '5550101'"
+        "SELECT state, reason, attempts FROM records WHERE phone = '+12125550101'"
     )
     assert row is not None
     assert (row["state"], row["reason"], row["attempts"]) == ("filtered", "DNC", 0)
@@ -223,7 +223,7 @@ async def test_accept_after_the_agent_left_gives_the_record_back(
     dialer: Client, sim: Simulator
 ) -> None:
     await sim.add_agent("sales", 7001)
-    campaign_id = await preview_campaign(dialer, ["5550101"])
+    campaign_id = await preview_campaign(dialer, ["+12125550101"])
     await logged_in(dialer, A)
     _, reserved = await desk(dialer, A, "next")
     await sim.remove_agent("sales", 7001)
@@ -245,7 +245,7 @@ async def test_two_agents_accept_together_and_each_gets_their_own_customer(
 ) -> None:
     await sim.add_agent("sales", 7001)
     await sim.add_agent("sales", 7002)
-    campaign_id = await preview_campaign(dialer, ["5550101", "5550102"], max_lines=2)
+    campaign_id = await preview_campaign(dialer, ["+12125550101", "+12125550102"], max_lines=2)
     await logged_in(dialer, A, B)
     _, for_a = await desk(dialer, A, "next")
     _, for_b = await desk(dialer, B, "next")

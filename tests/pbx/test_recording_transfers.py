@@ -24,7 +24,7 @@ from tests.conftest import eventually
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
 # 5550601 answers after 1 s and talks 30 s: time enough to transfer.
-TALKER = "5550601"
+TALKER = "+12125550601"
 
 
 async def campaign_with_one_call(dialer: Client, recording: bool) -> int:

@@ -29,7 +29,14 @@ async def test_asterisk_restart_with_calls_up_dials_nothing_twice(
     for agent in (7001, 7002):
         await sim.add_agent("sales", agent)
     campaign_id = await create_campaign(dialer, max_lines=2)
-    phones = ["5550601", "5550602", "5550101", "5550102", "5550103", "5550104"]
+    phones = [
+        "+12125550601",
+        "+12125550602",
+        "+12125550101",
+        "+12125550102",
+        "+12125550103",
+        "+12125550104",
+    ]
     await add_records(dialer, campaign_id, phones)
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
@@ -53,8 +60,8 @@ async def test_asterisk_restart_with_calls_up_dials_nothing_twice(
     await eventually(all_ended, timeout=60)
     assert pbx.client.reconnects >= 1
     attempts = await attempts_of(dialer, campaign_id)
-    assert attempts["5550601"]["result"] == "SUCCESS"
-    assert attempts["5550602"]["result"] == "SUCCESS"
+    assert attempts["+12125550601"]["result"] == "SUCCESS"
+    assert attempts["+12125550602"]["result"] == "SUCCESS"
     assert all(attempts[p]["result"] == "SUCCESS" for p in phones[2:]), [
         (a["phone"], a["result"], a["cause"], a["placed_at"]) for a in attempts.values()
     ]
@@ -85,7 +92,7 @@ async def test_campaign_call_with_higher_priority_goes_before_earlier_inbound_ca
     when the agent comes back, it is the campaign call that reaches the agent first."""
     await sim.add_agent("sales", 7001)
     campaign_id = await create_campaign(dialer, queue_priority=10, max_lines=1)
-    await add_records(dialer, campaign_id, ["5550801"])
+    await add_records(dialer, campaign_id, ["+12125550801"])
     dialing = sim.wait_event("Newchannel", timeout=15)
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     campaign_channel = (await dialing).get("uniqueid")
@@ -112,7 +119,7 @@ async def test_campaign_call_with_higher_priority_goes_before_earlier_inbound_ca
 
     async def stored_connected() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return bool(found["5550801"]["state"] == "connected")
+        return bool(found["+12125550801"]["state"] == "connected")
 
     await eventually(stored_connected, timeout=5)
-    assert (await attempts_of(dialer, campaign_id))["5550801"]["agent"] == "Agent 7001"
+    assert (await attempts_of(dialer, campaign_id))["+12125550801"]["agent"] == "Agent 7001"

@@ -32,7 +32,7 @@ async def test_active_campaign_without_agents_says_so_then_dials(
 ) -> None:
     campaign_id = await create_campaign(dialer)
     assert codes(await why(dialer, campaign_id))[0] == "draft"
-    await add_records(dialer, campaign_id, ["5550601"])
+    await add_records(dialer, campaign_id, ["+12125550601"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def no_agents() -> bool:
@@ -81,7 +81,7 @@ async def test_inbound_callers_waiting_too_long_hold_the_campaign_back(
     """The campaign yields to inbound callers who have waited more than 1 s in its queue."""
     await sim.add_agent("sales", 7001, paused=True)
     campaign_id = await create_campaign(dialer, inbound_wait_limit_s=1)
-    await add_records(dialer, campaign_id, ["5550601"])
+    await add_records(dialer, campaign_id, ["+12125550601"])
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
     await sim.inbound_caller("sales", priority=0)
 

@@ -41,13 +41,13 @@ async def test_an_agent_in_wrap_up_gets_no_campaign_call_until_it_is_over(
 ) -> None:
     await sim.add_agent(QUEUE, 7001)
     campaign_id = await create_campaign(dialer, queue=QUEUE, max_lines=1)
-    await add_records(dialer, campaign_id, ["5550101", "5550102"])
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550102"])
     engine = dialer.app[keys.dialer_key]
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
 
     async def first_ended() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return found.get("5550101", {}).get("state") == "ended"
+        return found.get("+12125550101", {}).get("state") == "ended"
 
     await eventually(first_ended, timeout=20)
     campaign = await engine.campaigns.get(campaign_id)
@@ -63,40 +63,40 @@ async def test_an_agent_in_wrap_up_gets_no_campaign_call_until_it_is_over(
     # Asterisk's own LastCall: the end of the call, in whole seconds.
     last_call = max(int(e.get("lastcall")) for e in sim.events if e.name == "QueueMemberStatus")
     assert member.wrapup_until == last_call + WRAPUP_S
-    assert "5550102" not in await attempts_of(dialer, campaign_id)
+    assert "+12125550102" not in await attempts_of(dialer, campaign_id)
     classified_at = time.time()
-    first = (await attempts_of(dialer, campaign_id))["5550101"]
+    first = (await attempts_of(dialer, campaign_id))["+12125550101"]
     response = await dialer.post(
         f"/api/attempts/{first['id']}/classify", json={"code": "SALE", "agent": "Agent 7001"}
     )
     assert response.status == 200, await response.text()
 
     async def second_placed() -> bool:
-        return "5550102" in await attempts_of(dialer, campaign_id)
+        return "+12125550102" in await attempts_of(dialer, campaign_id)
 
     await eventually(second_placed, timeout=10, interval=0.05)
     attempts = await attempts_of(dialer, campaign_id)
-    second = attempts["5550102"]
+    second = attempts["+12125550102"]
     # Not before the wrap-up was over, and soon after it (the loop wakes for it).
     assert second["placed_at"] >= member.wrapup_until
     assert second["placed_at"] < member.wrapup_until + 1.0
     after = engine.snapshot(campaign, pbx)
     assert after.agents_wrapup == 0
     # The agent classified the first call about when we asked, after its end.
-    wrapup_s = attempts["5550101"]["wrapup_s"]
+    wrapup_s = attempts["+12125550101"]["wrapup_s"]
     assert wrapup_s == pytest.approx(
-        attempts["5550101"]["classified_at"] - attempts["5550101"]["ended_at"]
+        attempts["+12125550101"]["classified_at"] - attempts["+12125550101"]["ended_at"]
     )
     assert 0 < wrapup_s <= time.time() - first["ended_at"]
-    assert attempts["5550101"]["classified_at"] >= classified_at
+    assert attempts["+12125550101"]["classified_at"] >= classified_at
 
     async def second_ended() -> bool:
         found = await attempts_of(dialer, campaign_id)
-        return bool(found["5550102"]["state"] == "ended")
+        return bool(found["+12125550102"]["state"] == "ended")
 
     await eventually(second_ended, timeout=20)
     attempts = await attempts_of(dialer, campaign_id)
     # The second customer got the agent without waiting out a wrap-up in the queue.
-    assert attempts["5550102"]["result"] == "SUCCESS"
-    assert attempts["5550102"]["wait_s"] < 2.5
-    assert attempts["5550102"]["wrapup_s"] is None
+    assert attempts["+12125550102"]["result"] == "SUCCESS"
+    assert attempts["+12125550102"]["wait_s"] < 2.5
+    assert attempts["+12125550102"]["wrapup_s"] is None

@@ -278,10 +278,10 @@ def test_without_sipp_the_rig_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_trunk_numbers_name_their_behaviour_and_refuse_what_they_cannot_do() -> None:
-    assert trunk_number("busy", 7) == "2125860007"
-    assert trunk_number("answer_hangup", 12, talk_s=3) == "2125223012"
+    assert trunk_number("busy", 7) == "+12125860007"
+    assert trunk_number("answer_hangup", 12, talk_s=3) == "+12125223012"
     assert sip.trunk_behaviour("2125223012") == ("answer_hangup", 3, 12)
-    assert sip.trunk_behaviour("5550101") is None
+    assert sip.trunk_behaviour("+12125550101") is None
     for bad, message in (
         ({"behaviour": "hold_music"}, "unknown trunk behaviour"),
         ({"behaviour": "answer_hangup"}, "needs talk_s"),

@@ -145,7 +145,8 @@ def test_hostile_rows_are_rejected_with_line_and_reason() -> None:
         (15, "no phone number"),
         (
             16,
-            "phone in column 'phone': '=HYPERLINK(\"x\")' is not a phone number (digits, optionally after +)",
+            "phone in column 'phone': '=HYPERLINK(\"x\")' is not a phone number "
+            "(digits, optionally after +)",
         ),
         (18, "control character U+0009 in column 'phone'"),
     ]
