@@ -106,10 +106,11 @@ def check(
     if not refusing:
         return _allowed(base, constraints, moment)
     limit = moment + HORIZON + max((c.span for c in constraints), default=timedelta())
-    deciding = max(refusing, key=lambda c: c.allowed_again(moment, limit) or limit)
+    # The one that keeps the call refused longest; on a tie the later (a state's) rule.
+    deciding = max(reversed(refusing), key=lambda c: c.allowed_again(moment, limit) or limit)
     later = _next_allowed(constraints, moment, limit)
     when = _when(later, deciding.clock_zone or (zones[0] if zones else "UTC"))
-    others = [c.refusal(moment) for c in refusing if c is not deciding]
+    others = [f"{c.rule_id}: {c.refusal(moment)}" for c in refusing if c is not deciding]
     reason = f"not allowed by {deciding.rule_id} (pack {pack.version}): "
     reason += f"{deciding.refusal(moment)}; next allowed {when}"
     if others:

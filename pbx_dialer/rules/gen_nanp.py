@@ -73,6 +73,10 @@ def _place(description: str) -> str | None:
 
 def area_table() -> dict[str, str]:
     table: dict[str, str] = {}
+    by_area: dict[str, list[str]] = {}
+    for key in sorted(GEOCODE_DATA):
+        if key.startswith("1") and len(key) > 4:
+            by_area.setdefault(key[1:4], []).append(key)
     for code in range(200, 1000):
         npa = str(code)
         if code in NON_GEOGRAPHIC:
@@ -84,7 +88,7 @@ def area_table() -> dict[str, str]:
             # "Northwest Territories/Nunavut/Yukon": one code, several provinces.
             place = _place(entry) or (region if region not in (None, "US") else None)
         else:
-            longer = sorted(k for k in GEOCODE_DATA if k.startswith("1" + npa))
+            longer = by_area.get(npa, [])
             found = [p for p in (_place(GEOCODE_DATA[k]["en"]) for k in longer) if p]
             place = Counter(found).most_common(1)[0][0] if found else None
             if place is None and region not in (None, "US"):

@@ -91,6 +91,11 @@ class RuleSet:
     caps: tuple[CapRule, ...]
     no_zone: HoursRule | None
 
+    @property
+    def rules(self) -> tuple[HoursRule | CapRule, ...]:
+        """The set's hours and statutory caps (not the no-zone window)."""
+        return (*self.hours, *self.caps)
+
 
 @dataclass(frozen=True, slots=True)
 class RulesPack:
