@@ -8,8 +8,9 @@ function takes an aware datetime.
                     "+13055550123", None, now, NumberHistory(attempts=(...), conversations=(...)))
     verdict.allowed, verdict.rule           # False, "US-FL-hours"
     verdict.reason                          # "not allowed by US-FL-hours (pack 2026.12.1):
-                                            #  Fri 2026-06-05 20:00 local time in America/New_York:
-                                            #  outside 08:00-20:00 (08:00-20:00); next allowed ..."
+                                            #  Fri 2026-06-05 20:00 local time in
+                                            #  America/New_York: outside 08:00-20:00; next
+                                            #  allowed Sat 2026-06-06 08:00 local time ..."
     verdict.next_allowed                    # aware UTC datetime, or None (not within the horizon)
     verdict.version                         # store with the attempt (verdict.to_record())
 
