@@ -52,6 +52,25 @@ def _same_clock(zones: tuple[str, ...]) -> bool:
     return all(len({t.astimezone(i).utcoffset() for i in infos}) == 1 for t in _SAMPLES)
 
 
+# NANP countries with zones of their own spread over several clocks. Any other NANP
+# region (Barbados, Jamaica, Bermuda, Puerto Rico, ...) has exactly one zone.
+_MULTI_ZONE_NANP = frozenset({"US", "CA"})
+
+
+def _number_zones(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    zones = tuple(z for z in number_zones.time_zones_for_number(number) if valid_zone(z))
+    if number.country_code != 1 or len(zones) <= 1:
+        return zones
+    # phonenumbers answers "every NANP zone" (42, Guam to St John's) for a number it
+    # holds non-geographic, which includes every Caribbean mobile: the country then
+    # settles the zone. Non-geographic US/CA codes (800, 5XX, 600) keep all of them.
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or region in _MULTI_ZONE_NANP:
+        return zones
+    local = {z for z in number_zones.time_zones_for_geographical_number(number) if valid_zone(z)}
+    return (local.pop(),) if len(local) == 1 else zones
+
+
 @lru_cache(maxsize=200_000)
 def zone_for_number(e164: str) -> str | None:
     """The single time zone of a number's area, or None when it spans several clocks."""
@@ -59,7 +78,7 @@ def zone_for_number(e164: str) -> str | None:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
-    zones = tuple(z for z in number_zones.time_zones_for_number(number) if valid_zone(z))
+    zones = _number_zones(number)
     if not zones:
         return None
     if len(zones) == 1 or _same_clock(zones):
@@ -69,14 +88,16 @@ def zone_for_number(e164: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def candidate_zones(e164: str) -> tuple[str, ...]:
-    """Every zone the number's area could be in (all NANP zones for a +1 800 number),
-    sorted; empty when the number tells nothing. The consumer-hours fallback for a record
-    of unknown zone requires its hours to be open in all of them."""
+    """Every zone the number's area could be in, sorted; empty when the number tells
+    nothing. A single-zone NANP country's number (+1 246 Barbados, mobiles included)
+    has its country's zone; a non-geographic US/CA code (+1 800, 5XX, 600) has every
+    NANP zone. The consumer-hours fallback for a record of unknown zone requires its
+    hours to be open in all of them."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ()
-    return tuple(sorted(z for z in number_zones.time_zones_for_number(number) if valid_zone(z)))
+    return tuple(sorted(_number_zones(number)))
 
 
 def resolve_zone(explicit: str | None, e164: str) -> ZoneGuess:
