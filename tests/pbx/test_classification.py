@@ -51,7 +51,7 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
     ]
     sale = await dialer.post(
         f"/api/attempts/{attempts['5550101']['id']}/classify",
-        json={"code": "SALE", "agent": "Agent 7001"},
+        json={"code": "SALE"},
     )
     assert sale.status == 200, await sale.text()
     assert (await sale.json())["record_state"] == "in_progress"
