@@ -178,7 +178,7 @@ async def test_an_import_reopens_a_completed_campaign(api: Client) -> None:
     assert (done["state"], done["accepted"]) == ("done", 2), done
 
     async def paused() -> bool:
-        return (await _campaign(api, cid))["status"] == "paused"
+        return bool((await _campaign(api, cid))["status"] == "paused")
 
     await eventually(paused, timeout=10)
     last = (await _history(api, cid))[-1]
