@@ -27,13 +27,12 @@ from pbx_dialer.agents import rules
 from pbx_dialer.ami.pbx import CallRequest, Pbx
 from pbx_dialer.calls import AgentLeft, AgentState, CallAnswered, CallConnected, CallEnded, PbxEvent
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control
-from pbx_dialer.dialing import compliance
+from pbx_dialer.dialing import completion, compliance
 from pbx_dialer.dialing.engine import DESK_MODES, Dialer, LiveCall
 from pbx_dialer.dialing.gate import GateCall
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
-from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage import reservations
 from pbx_dialer.storage.db import Database
 
@@ -579,19 +578,9 @@ class AgentDesk:
         """A preview campaign with nothing left to call, reserve or follow is complete
         (the dial loop does this for the modes it dials)."""
         for campaign in await campaign_rows.list_with_status(self.db, CampaignStatus.ACTIVE):
-            if campaign.settings.dial_mode not in DESK_MODES or campaign.live:
+            if campaign.settings.dial_mode not in DESK_MODES:
                 continue
-            if any(c.campaign_id == campaign.id for c in self.dialer.live.values()):
-                continue
-            if await reservations.count_for(self.db, campaign.id):
-                continue
-            if await record_rows.has_ready(self.db, campaign.id, now):
-                continue
-            # An ended call not stored yet may still send its record back for a retry.
-            if await self.db.fetchone(
-                "SELECT 1 FROM records WHERE campaign_id = ? AND state = 'in_progress' LIMIT 1",
-                (campaign.id,),
-            ):
+            if await completion.may_dial_again(self.db, campaign, self.dialer.live.values()):
                 continue
             with contextlib.suppress(ValueError):
                 await self.dialer.campaigns.control(campaign.id, Control.COMPLETE, actor="dialer")

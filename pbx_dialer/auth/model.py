@@ -32,6 +32,16 @@ class User:
     # The agent's queue member interface (e.g. "PJSIP/7001"), for agents.
     agent_interface: str | None = None
     display_name: str = ""
+    # The API token's name when the request came with one (None: a log-in session).
+    token_name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for the audit trail (histories, classified_by): the logged-in user,
+        or the user's named API token; never anything the client says."""
+        if self.token_name is None:
+            return self.username
+        return f"{self.username} (token {self.token_name})"
 
     def may_see(self, campaign_id: int) -> bool:
         """Whether this user's Campaigns profile includes the campaign."""

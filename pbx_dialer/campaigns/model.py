@@ -24,6 +24,7 @@ class Control(enum.StrEnum):
     PAUSE = "pause"
     STOP = "stop"
     COMPLETE = "complete"  # no record left to dial
+    REOPEN = "reopen"  # records or a callback came for a Completed campaign
 
 
 # status -> control -> new status. Anything not listed is refused.
@@ -43,8 +44,14 @@ TRANSITIONS: dict[CampaignStatus, dict[Control, CampaignStatus]] = {
         Control.COMPLETE: CampaignStatus.COMPLETED,
     },
     CampaignStatus.STOPPED: {},
-    CampaignStatus.COMPLETED: {},
+    # New work (records, a callback) reopens it Paused: a supervisor resumes it.
+    CampaignStatus.COMPLETED: {Control.REOPEN: CampaignStatus.PAUSED},
 }
+
+# A Stopped campaign is over for good: no edit, no new record, no callback. A Completed
+# one may still be edited, and new records or a callback reopen it.
+EDITABLE = frozenset(s for s in CampaignStatus if s is not CampaignStatus.STOPPED)
+TAKES_RECORDS = EDITABLE
 
 
 class TransitionRefused(ValueError):

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from pbx_dialer.campaigns.model import (
+    EDITABLE,
+    TAKES_RECORDS,
     Campaign,
     CampaignSettings,
     CampaignStatus,
@@ -94,9 +96,10 @@ class CampaignService:
     async def edit(
         self, campaign_id: int, settings: CampaignSettings, actor: str = "api"
     ) -> Campaign:
-        """Edits take effect at once, even while the campaign dials."""
+        """Edits take effect at once, even while the campaign dials. A Completed campaign
+        may be edited (for the records it may still get); it stays Completed."""
         current = await self.get(campaign_id)
-        if current.status in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
+        if current.status not in EDITABLE:
             raise TransitionRefused(f"a {current.status.value} campaign cannot be edited")
         await self._check_references(settings)
         await campaign_rows.update_settings(self.db, campaign_id, settings, self.clock(), actor)
@@ -167,6 +170,29 @@ class CampaignService:
         await self.publish(campaign_id)
         self.on_change()
         return campaign
+
+    async def check_takes_work(self, campaign_id: int) -> Campaign:
+        """Before adding records or a callback: a Stopped campaign takes none (409)."""
+        campaign = await self.get(campaign_id)
+        if campaign.status not in TAKES_RECORDS:
+            raise TransitionRefused(
+                f"campaign {campaign_id} is {campaign.status.value}: it takes no new records "
+                "or callbacks (clone it to dial again)"
+            )
+        return campaign
+
+    async def reopen_for(self, campaign_id: int, actor: str, why: str) -> Campaign:
+        """Records or a callback were added: a Completed campaign has something to dial
+        again and reopens to Paused (a supervisor resumes it), `why` in its history. Any
+        other status that takes work is left as it is; a Stopped one is refused."""
+        campaign = await self.check_takes_work(campaign_id)
+        if campaign.status is not CampaignStatus.COMPLETED:
+            return campaign
+        try:
+            return await self.control(campaign_id, Control.REOPEN, actor, why)
+        except TransitionRefused:
+            # Reopened (or stopped) by someone else meanwhile: say how it is now.
+            return await self.check_takes_work(campaign_id)
 
     async def _check_can_play(self, campaign: Campaign) -> None:
         missing = campaign.settings.missing_to_start()

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 ACTOR = "live-feed"
 # Pages fetched back to back in one poll while the CRM says has_more.
 MAX_PAGES_PER_POLL = 50
-_ENDED = (CampaignStatus.STOPPED, CampaignStatus.COMPLETED)
 
 
 class FeedNotFound(LookupError):
@@ -181,12 +180,15 @@ class FeedService:
         """Poll if due, then steer the campaign; returns how long to wait."""
         feed = await self._feed(campaign_id)
         campaign = await self.campaigns.get(campaign_id)
-        if campaign.status in _ENDED:
+        if campaign.status is CampaignStatus.STOPPED:
             return self.check_s * 10
         if feed.next_poll_at is None or self.clock() >= feed.next_poll_at:
             await self._poll(feed, campaign)
             feed = await self._feed(campaign_id)
-        await self._steer(campaign_id)
+            campaign = await self.campaigns.get(campaign_id)
+        # A Completed one is polled still (records it brings reopen it) but not steered.
+        if campaign.status is not CampaignStatus.COMPLETED:
+            await self._steer(campaign_id)
         due = feed.next_poll_at if feed.next_poll_at is not None else self.clock()
         return min(self.check_s, due - self.clock())
 
@@ -218,6 +220,10 @@ class FeedService:
                 self.db, feed, page.records, page.skipped, page.next_cursor, self.clock()
             )
             if taken.added:
+                with contextlib.suppress(TransitionRefused):  # stopped meanwhile
+                    await self.campaigns.reopen_for(
+                        feed.campaign_id, ACTOR, f"{taken.added} records from the CRM"
+                    )
                 self.on_records()
             if taken.added or page.skipped or feed.state != "ok":
                 await self._publish(feed.campaign_id)

@@ -37,6 +37,7 @@ from pbx_dialer.calls import (
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus, Control, TransitionRefused
 from pbx_dialer.campaigns.service import CampaignNotFound, CampaignService
+from pbx_dialer.dialing import completion
 from pbx_dialer.dialing.failures import Ending, FailureAlert, FailureWatch
 from pbx_dialer.dialing.gate import DialGate, GateCall
 from pbx_dialer.notifier import Notifier
@@ -53,7 +54,6 @@ from pbx_dialer.pacing import (
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
-from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage.db import Database
 
@@ -598,13 +598,7 @@ class Dialer:
         if pbx is None or not pbx.ready or self._hold_until.get(pbx.name, 0.0) > self.clock():
             return
         now = self.clock()
-        idle = not any(c.campaign_id == campaign.id for c in self.live.values())
-        # A live campaign is never done: its CRM may send more records at any time.
-        if (
-            idle
-            and not campaign.live
-            and not await record_rows.has_ready(self.db, campaign.id, now)
-        ):
+        if not await completion.may_dial_again(self.db, campaign, self.live.values()):
             await self._complete(campaign)
             return
         policy = await self._seeded_policy(campaign)

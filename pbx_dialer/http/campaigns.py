@@ -49,8 +49,10 @@ def path_id(request: web.Request, name: str = "id") -> int:
 _id = path_id
 
 
-def _actor(request: web.Request) -> str:
-    return request.headers.get("X-Actor", "api")[:64] or "api"
+def actor_of(request: web.Request) -> str:
+    """Who made the request, for the history: the authenticated user (or their named
+    API token). A header or body field naming someone else is never taken."""
+    return current_user(request).actor
 
 
 async def _body(request: web.Request) -> Any:
@@ -94,7 +96,7 @@ async def edit_campaign(request: web.Request) -> web.Response:
     service = request.app[keys.campaigns_key]
     current = await service.get(_id(request))
     settings = CampaignSettings.from_json(await _body(request), base=current.settings)
-    campaign = await service.edit(current.id, settings, actor=_actor(request))
+    campaign = await service.edit(current.id, settings, actor=actor_of(request))
     return web.json_response(campaign.to_json())
 
 
@@ -105,14 +107,14 @@ async def clone_campaign(request: web.Request) -> web.Response:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ValidationError({"name": "must be a string"})
-    campaign = await request.app[keys.campaigns_key].clone(_id(request), name, _actor(request))
+    campaign = await request.app[keys.campaigns_key].clone(_id(request), name, actor_of(request))
     return web.json_response(campaign.to_json(), status=201)
 
 
 async def control(request: web.Request) -> web.Response:
     control = Control(request.path.rstrip("/").rsplit("/", 1)[-1])
     campaign = await request.app[keys.campaigns_key].control(
-        _id(request), control, actor=_actor(request)
+        _id(request), control, actor=actor_of(request)
     )
     return web.json_response(campaign.to_json())
 
@@ -129,7 +131,7 @@ async def suspend(request: web.Request) -> web.Response:
         raise ValidationError({"reminder_to": "must be an email address"})
     campaign = await request.app[keys.campaigns_key].suspend(
         _id(request),
-        _actor(request),
+        actor_of(request),
         resume_at=_moment(body, "resume_at"),
         reminder_at=_moment(body, "reminder_at"),
         reminder_to=reminder_to,
@@ -139,7 +141,7 @@ async def suspend(request: web.Request) -> web.Response:
 
 async def resume(request: web.Request) -> web.Response:
     campaign = await request.app[keys.campaigns_key].control(
-        _id(request), Control.PLAY, actor=_actor(request), action="resume"
+        _id(request), Control.PLAY, actor=actor_of(request), action="resume"
     )
     return web.json_response(campaign.to_json())
 
@@ -290,7 +292,6 @@ RECORD_ID_PARAM: dict[str, Any] = {
     "schema": {"type": "integer", "minimum": 0},
 }
 _BAD_JSON = error_response("the body is not JSON")
-_ACTOR = {"name": "X-Actor", "in": "header", "required": False, "schema": {"type": "string"}}
 
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     "/api/campaigns": {
@@ -325,7 +326,6 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         },
         "patch": {
             "summary": "Edit settings; they take effect at once, also while it dials",
-            "parameters": [_ACTOR],
             "requestBody": json_body(_SETTINGS_BODY),
             "responses": {
                 "200": _CAMPAIGN_OK,
@@ -361,7 +361,6 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "parameters": [ID_PARAM],
         "post": {
             "summary": "Pause an active campaign with an optional resume time and reminder",
-            "parameters": [_ACTOR],
             "requestBody": json_body(
                 {
                     "type": "object",
@@ -399,7 +398,12 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                                     "type": "object",
                                     "properties": {
                                         "action": {"type": "string"},
-                                        "actor": {"type": "string"},
+                                        "actor": {
+                                            "type": "string",
+                                            "description": "the logged-in user, 'user "
+                                            "(token name)' for an API token, or the "
+                                            "dialer's own: dialer, schedule, live-feed",
+                                        },
                                         "at": {"type": "number"},
                                         "detail": {"type": "string"},
                                     },
@@ -548,7 +552,6 @@ for _control, _summary in (
         "parameters": [ID_PARAM],
         "post": {
             "summary": _summary,
-            "parameters": [_ACTOR],
             "responses": {"200": _CAMPAIGN_OK, "404": _NOT_FOUND, "409": _REFUSED},
         },
     }

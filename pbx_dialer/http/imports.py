@@ -22,7 +22,7 @@ import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 
 from pbx_dialer.http import keys
-from pbx_dialer.http.campaigns import path_id
+from pbx_dialer.http.campaigns import actor_of, path_id
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ERROR as _ERROR
 from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
@@ -42,7 +42,9 @@ PROGRESS_INTERVAL_S = 0.5
 
 async def imports_ctx(app: web.Application) -> AsyncIterator[None]:
     """The import service (one worker process per running import) and its progress pusher."""
-    service = ImportService(app[keys.db_key], app[keys.clock_key])
+    service = ImportService(
+        app[keys.db_key], app[keys.clock_key], reopen=app[keys.campaigns_key].reopen_for
+    )
     await service.recover()
     app[imports_key] = service
     progress = asyncio.get_running_loop().create_task(_publish_progress(app))
@@ -156,6 +158,7 @@ async def _upload(
             mapping=mapping,
             campaign_id=campaign_id,
             project_id=project_id,
+            actor=actor_of(request),
         )
     except ImportFailed as exc:
         upload.unlink(missing_ok=True)
@@ -319,7 +322,7 @@ def _upload_op(target: str) -> dict[str, Any]:
             "202": _json(_ACCEPTED, "the import runs; follow it at url"),
             "404": _json(_ERROR, f"no such {target}"),
             **(
-                {"409": _json(_ERROR, "the campaign is stopped or completed")}
+                {"409": _json(_ERROR, "the campaign is stopped (a completed one reopens)")}
                 if target == "campaign"
                 else {}
             ),

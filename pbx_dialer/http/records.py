@@ -10,7 +10,7 @@ from aiohttp import web
 from pbx_dialer import phones
 from pbx_dialer.campaigns.timezones import resolve_zone
 from pbx_dialer.http import keys
-from pbx_dialer.http.campaigns import _body, _id
+from pbx_dialer.http.campaigns import _body, _id, actor_of
 from pbx_dialer.http.errors import json_error
 from pbx_dialer.http.openapi import ERROR as _ERROR
 from pbx_dialer.http.openapi import ID_PARAM as _ID_PARAM
@@ -152,12 +152,16 @@ async def add_records(request: web.Request) -> web.Response:
     if errors:
         # All or nothing: a rejected batch leaves the campaign as it was.
         return json_error(422, "records rejected; nothing was added", errors)
+    await service.check_takes_work(campaign.id)  # a Stopped campaign: 409
     try:
         added = await record_rows.add_many(
             service.db, campaign.id, new, service.clock(), list_id=list_id
         )
     except LookupError as exc:
         return json_error(422, str(exc), {"list_id": "no such list in this campaign"})
+    await service.reopen_for(
+        campaign.id, actor_of(request), f"{added} records added through the API"
+    )
     request.app[keys.dialer_key].wake()
     await service.publish(campaign.id)
     return web.json_response({"added": added}, status=201)
@@ -288,7 +292,8 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     "/api/campaigns/{id}/records": {
         "parameters": [_ID_PARAM],
         "post": {
-            "summary": "Add records (to the campaign's 'API' list unless list_id is given)",
+            "summary": "Add records (to the campaign's 'API' list unless list_id is given); "
+            "a Completed campaign reopens, Paused",
             "requestBody": {
                 "required": True,
                 "content": {
@@ -352,6 +357,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
                 ),
                 "400": _json(_ERROR, "body is not JSON"),
                 "404": _json(_ERROR, "no such campaign"),
+                "409": _json(_ERROR, "the campaign is stopped: it takes no records"),
                 "422": _json(_ERROR, "records rejected; nothing was added"),
             },
         },

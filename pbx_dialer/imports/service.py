@@ -9,10 +9,11 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pbx_dialer.campaigns.model import TransitionRefused
 from pbx_dialer.imports.reader import ImportFailed, header_of
 from pbx_dialer.imports.worker import Job
 from pbx_dialer.storage import imports as import_rows
@@ -30,6 +31,15 @@ class ImportRefused(ValueError):
     """The target cannot take an import now (409)."""
 
 
+# (campaign id, actor, why): a Completed campaign that got records reopens (the campaign
+# service's reopen_for).
+Reopen = Callable[[int, str, str], Awaitable[object]]
+
+
+async def _no_reopen(campaign_id: int, actor: str, why: str) -> None:
+    return None
+
+
 class ImportService:
     def __init__(
         self,
@@ -37,9 +47,11 @@ class ImportService:
         clock: Callable[[], float],
         upload_dir: Path | None = None,
         max_running: int = 1,
+        reopen: Reopen = _no_reopen,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.reopen = reopen
         self.upload_dir = upload_dir or Path(tempfile.gettempdir())
         # One import at a time uses the second core; later ones wait their turn.
         self._slots = asyncio.Semaphore(max_running)
@@ -64,6 +76,7 @@ class ImportService:
         mapping: dict[str, Any] | None,
         campaign_id: int | None = None,
         project_id: int | None = None,
+        actor: str = "import",
     ) -> int:
         """Check the target and the header, then start the job. Raises LookupError,
         ImportRefused or ImportFailed (nothing is stored then)."""
@@ -72,7 +85,7 @@ class ImportService:
                 status = await import_rows.campaign_status(self.db, campaign_id)
                 if status is None:
                     raise LookupError(f"no campaign {campaign_id}")
-                if status in ("stopped", "completed"):
+                if status == "stopped":
                     raise ImportRefused(f"campaign {campaign_id} is {status}: it takes no records")
             elif project_id is not None and await import_rows.project(self.db, project_id) is None:
                 raise LookupError(f"no project {project_id}")
@@ -98,7 +111,7 @@ class ImportService:
             project_id=project_id,
             mapping=mapping,
         )
-        task = asyncio.create_task(self._run(job))
+        task = asyncio.create_task(self._run(job, actor))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return import_id
@@ -119,7 +132,7 @@ class ImportService:
                 return found
             await asyncio.sleep(0.05)
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, actor: str) -> None:
         try:
             async with self._slots:
                 proc = await asyncio.create_subprocess_exec(
@@ -144,8 +157,18 @@ class ImportService:
                     await asyncio.to_thread(
                         self._fail, job.import_id, f"the import worker failed ({tail[0][:200]})"
                     )
+                else:
+                    await self._reopen_fed(job.import_id, actor)
         finally:
             await asyncio.to_thread(Path(job.file_path).unlink, missing_ok=True)
+
+    async def _reopen_fed(self, import_id: int, actor: str) -> None:
+        """Each Completed campaign the import stored records in reopens, Paused."""
+        for campaign_id in await import_rows.campaigns_fed(self.db, import_id):
+            try:
+                await self.reopen(campaign_id, actor, f"import {import_id} added records")
+            except (TransitionRefused, LookupError) as exc:  # stopped or gone meanwhile
+                log.warning("import %s: campaign %s not reopened: %s", import_id, campaign_id, exc)
 
     def _fail(self, import_id: int, error: str) -> None:
         conn = import_rows.connect(self.db.path)

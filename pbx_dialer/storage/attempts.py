@@ -402,6 +402,11 @@ async def _apply(
         )
 
 
+async def campaign_of(db: Database, attempt_id: int) -> int | None:
+    row = await db.fetchone("SELECT campaign_id FROM attempts WHERE id = ?", (attempt_id,))
+    return int(row["campaign_id"]) if row is not None else None
+
+
 class NotClassifiable(ValueError):
     """The attempt cannot take a classification now (unknown, not answered, superseded)."""
 

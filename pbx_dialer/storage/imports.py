@@ -20,7 +20,8 @@ from pbx_dialer.imports.reader import Rule, StoredRow, Target
 if TYPE_CHECKING:  # the worker processes never load the server's async layer
     from pbx_dialer.storage.db import Database
 
-_USABLE = ("draft", "active", "paused")
+# A Completed campaign takes records too: the import reopens it (imports/service.py).
+_USABLE = ("draft", "active", "paused", "completed")
 
 IMPORT_COLUMNS = (
     "id, campaign_id, project_id, filename, state, encoding, delimiter, bytes_total, "
@@ -72,6 +73,16 @@ async def rejects_page(
         (import_id, after_line, limit),
     )
     return [(r["line"], r["reason"], r["raw"]) for r in rows]
+
+
+async def campaigns_fed(db: Database, import_id: int) -> list[int]:
+    """The campaigns this import stored records in."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT l.campaign_id FROM contact_lists l WHERE l.import_id = ? "
+        "AND EXISTS (SELECT 1 FROM records r WHERE r.list_id = l.id) ORDER BY l.campaign_id",
+        (import_id,),
+    )
+    return [int(r["campaign_id"]) for r in rows]
 
 
 async def campaign_status(db: Database, campaign_id: int) -> str | None:

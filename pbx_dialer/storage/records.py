@@ -156,6 +156,19 @@ async def has_ready(db: Database, campaign_id: int, now: float) -> bool:
     return row is not None
 
 
+async def any_left_to_dial(db: Database, campaign_id: int) -> bool:
+    """Whether a record of the campaign may still be dialed: one waiting (due or not: a
+    retry, a callback; disabled lists included), one picked or on a call (its ended
+    call may not be stored yet and send it back for a retry), or one an agent holds."""
+    row = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM records WHERE campaign_id = ?1 "
+        "AND state IN ('ready', 'in_progress')) "
+        "OR EXISTS (SELECT 1 FROM reservations WHERE campaign_id = ?1) AS left_to_dial",
+        (campaign_id,),
+    )
+    return row is not None and bool(row["left_to_dial"])
+
+
 async def release(db: Database, record_id: int) -> None:
     """Give back a record that was picked but never dialed."""
     async with db.transaction() as conn:

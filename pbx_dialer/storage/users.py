@@ -6,7 +6,7 @@ Only digests of session and API tokens are stored (see auth.passwords.token_dige
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiosqlite
@@ -270,13 +270,14 @@ async def add_token(db: Database, token_hash: str, user_id: int, name: str, now:
 
 async def token_user(db: Database, token_hash: str) -> User | None:
     row = await db.fetchone(
-        f"SELECT {_USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "WHERE t.token_hash = ? AND u.disabled = 0",
+        f"SELECT {_USER_COLUMNS}, t.name AS token_name FROM api_tokens t "
+        "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0",
         (token_hash,),
     )
     if row is None:
         return None
-    return _user(row, await _campaign_ids(db, row["id"]))
+    user = _user(row, await _campaign_ids(db, row["id"]))
+    return replace(user, token_name=row["token_name"])
 
 
 async def list_tokens(db: Database, user_id: int) -> list[dict[str, Any]]:

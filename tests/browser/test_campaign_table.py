@@ -93,12 +93,34 @@ async def test_controls_per_status_and_clone(api: Client, watched_page: WatchedP
     await row.locator(".ctl-play").click()
     await expect(row.locator(".c-status")).to_have_text("Active")
     await expect(controls).to_have_text(["Pause", "Stop"])
+
+    # Stop, next to Pause, is for good: it asks first, and keeping the campaign (or
+    # Escape) leaves it running.
+    dialog = page.locator("#stop-dialog")
+    await row.locator(".ctl-stop").click()
+    await expect(dialog).to_be_visible()
+    await expect(page.locator("#stop-title")).to_have_text("Stop Autumn?")
+    await page.locator("#stop-keep").click()
+    await expect(dialog).to_be_hidden()
+    await row.locator(".ctl-stop").click()
+    await expect(dialog).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    await page.wait_for_timeout(300)  # long enough for a stop to show, were one sent
+    await expect(row.locator(".c-status")).to_have_text("Active")
+    running = await (await api.get(f"/api/campaigns/{campaign_id}")).json()
+    assert running["status"] == "active"
+
     await row.locator(".ctl-pause").click()
     await expect(row.locator(".c-status")).to_have_text("Paused")
     await expect(controls).to_have_text(["Play", "Stop"])
     await row.locator(".ctl-stop").click()
+    await page.locator("#stop-ok").click()
+    await expect(dialog).to_be_hidden()
     await expect(row.locator(".c-status")).to_have_text("Stopped")
     await expect(controls).to_have_count(0)
+    # Stopped: the name opens the details, not the edit page it can no longer save.
+    await expect(row.locator(".c-name a")).to_have_attribute("href", f"/campaigns/{campaign_id}")
     done_row = page.locator(f'#campaign-table tbody tr[data-campaign="{completed}"]')
     await expect(done_row.locator(".c-controls button")).to_have_count(0)
     history = await (await api.get(f"/api/campaigns/{campaign_id}/history")).json()
@@ -208,3 +230,25 @@ async def test_a_refused_control_says_why_and_changes_nothing(
     assert (await (await api.get(f"/api/campaigns/{campaign_id}")).json())["status"] == "draft"
     # Chromium logs the refused request (409) itself; nothing else went wrong.
     assert [e for e in watched_page.problems.errors if "status of 409" not in e] == []
+
+
+async def test_the_dashboard_offers_edit_and_import_only_where_allowed(
+    api: Client, watched_page: WatchedPage
+) -> None:
+    """A completed campaign may be edited and given records (they reopen it); a stopped
+    one neither."""
+    completed = await new_campaign(api, "Done", queue="sales")
+    await set_status(
+        api, completed, CampaignStatus.DRAFT, CampaignStatus.ACTIVE, CampaignStatus.COMPLETED
+    )
+    stopped = await new_campaign(api, "Over", queue="sales")
+    await set_status(api, stopped, CampaignStatus.DRAFT, CampaignStatus.STOPPED)
+    page = watched_page.page
+    await page.goto(str(api.make_url("/campaigns")))
+    await expect(page.locator("#link-state")).to_have_text("live")
+    done = page.locator(f'.cpanel[data-campaign="{completed}"]')
+    over = page.locator(f'.cpanel[data-campaign="{stopped}"]')
+    await expect(done.locator(".cpanel-actions a")).to_have_text(["Details", "Edit", "Import"])
+    await expect(over.locator(".cpanel-actions a")).to_have_text(["Details"])
+    await expect(over.locator(".cpanel-actions button")).to_have_count(0)
+    assert watched_page.problems.errors == []

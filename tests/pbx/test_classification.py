@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
-from tests.conftest import eventually
+from tests.conftest import TEST_ADMIN, eventually
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
 
 pytestmark = pytest.mark.pbx
@@ -51,7 +52,7 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
     ]
     sale = await dialer.post(
         f"/api/attempts/{attempts['+12125550101']['id']}/classify",
-        json={"code": "SALE", "agent": "Agent 7001"},
+        json={"code": "SALE"},
     )
     assert sale.status == 200, await sale.text()
     assert (await sale.json())["record_state"] == "in_progress"
@@ -87,3 +88,57 @@ async def test_classified_during_the_call_applies_when_it_ends_and_after_at_once
     assert bad.status == 422 and "code" in (await bad.json())["fields"]
     missing = await dialer.post("/api/attempts/987654/classify", json={"code": "SALE"})
     assert missing.status == 404
+
+
+async def test_a_callback_on_a_completed_campaign_reopens_it_and_is_dialed_after_resume(
+    dialer: Client, sim: Simulator
+) -> None:
+    """The campaign's one call is answered and ends CONTACTED: nothing is left, it
+    completes. The agent then promises a callback: the campaign reopens, Paused; resumed,
+    it dials the callback when due and completes again after it."""
+    await sim.add_agent("sales", 7001)
+    campaign_id = await create_campaign(dialer, max_lines=1)
+    await add_records(dialer, campaign_id, ["+12125550103"])
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def status_is(wanted: str) -> bool:
+        body = await (await dialer.get(f"/api/campaigns/{campaign_id}")).json()
+        return bool(body["status"] == wanted)
+
+    async def completed() -> bool:
+        return await status_is("completed")
+
+    await eventually(completed, timeout=20)
+    first = (await attempts_of(dialer, campaign_id))["+12125550103"]
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    callback = await dialer.post(
+        f"/api/attempts/{first['id']}/classify",
+        json={"code": "CALLBACK", "callback_at": due.isoformat()},
+        headers={"X-Actor": "someone else"},
+    )
+    assert callback.status == 200, await callback.text()
+    assert await status_is("paused")
+    history = (await (await dialer.get(f"/api/campaigns/{campaign_id}/history")).json())["actions"]
+    assert (history[-1]["action"], history[-1]["actor"]) == ("reopen", TEST_ADMIN)
+    db = dialer.app[keys.db_key]
+    row = await db.fetchone("SELECT classified_by FROM attempts WHERE id = ?", (first["id"],))
+    assert row is not None and row["classified_by"] == TEST_ADMIN
+
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/resume")).status == 200
+
+    async def called_back_and_done() -> bool:
+        found = await db.fetchall(
+            "SELECT state FROM attempts WHERE campaign_id = ? ORDER BY id",
+            (campaign_id,),
+        )
+        return len(found) == 2 and found[1]["state"] == "ended" and await completed()
+
+    await eventually(called_back_and_done, timeout=30)
+    second = await db.fetchone(
+        "SELECT placed_at, result FROM attempts WHERE campaign_id = ? AND id != ?",
+        (campaign_id, first["id"]),
+    )
+    assert second is not None and second["result"] == "SUCCESS"
+    assert second["placed_at"] >= due.timestamp() - 0.5  # not before the promised time
+    records = await records_by_phone(dialer, campaign_id)
+    assert records["+12125550103"]["state"] == "handled"

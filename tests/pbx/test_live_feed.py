@@ -21,7 +21,7 @@ from pbx_dialer.config import Settings
 from pbx_dialer.http import keys
 from pbx_dialer.http.app import create_app
 from pbx_dialer.testing.sim import Simulator
-from tests.conftest import app_client, eventually, start_client
+from tests.conftest import TEST_ADMIN, app_client, eventually, start_client
 
 pytestmark = pytest.mark.pbx
 
@@ -259,7 +259,7 @@ async def test_pauses_and_unpauses_by_itself_never_over_a_supervisor(
 
     await eventually(dialed_and_paused_again, timeout=30)
     history = await _history(dialer, campaign_id)
-    assert history[0] == ("play", "api")
+    assert history[0] == ("play", TEST_ADMIN)
     assert history[1:4] == [("pause", "live-feed"), ("play", "live-feed"), ("pause", "live-feed")]
     assert ("complete", "dialer") not in history
 
@@ -278,13 +278,13 @@ async def test_pauses_and_unpauses_by_itself_never_over_a_supervisor(
     await eventually(lambda: _more_polls(crm, polls + 5), timeout=10)
     assert await _status(dialer, campaign_id) == "paused"
     assert (await _feed(dialer, campaign_id))["auto_paused"] == ""
-    assert (await _history(dialer, campaign_id))[-1] == ("pause", "api")
+    assert (await _history(dialer, campaign_id))[-1] == ("pause", TEST_ADMIN)
 
     # The agents leave while a supervisor holds it: still the supervisor's pause.
     await sim.remove_agent("sales", 7001)
     polls = len(crm.requests)
     await eventually(lambda: _more_polls(crm, polls + 5), timeout=10)
-    assert (await _history(dialer, campaign_id))[-1] == ("pause", "api")
+    assert (await _history(dialer, campaign_id))[-1] == ("pause", TEST_ADMIN)
 
     # Played again by the supervisor with no agent: the feed pauses it (its own reason).
     assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
@@ -296,7 +296,7 @@ async def test_pauses_and_unpauses_by_itself_never_over_a_supervisor(
     polls = len(crm.requests)
     await asyncio.sleep(1.0)
     assert await _status(dialer, campaign_id) == "stopped"
-    assert (await _history(dialer, campaign_id))[-1] == ("stop", "api")
+    assert (await _history(dialer, campaign_id))[-1] == ("stop", TEST_ADMIN)
     assert len(crm.requests) == polls  # an ended campaign's CRM is left alone
 
 
@@ -386,3 +386,34 @@ async def test_pauses_when_no_record_is_inside_its_calling_window(
 
     await eventually(paused_outside_window, timeout=10)
     assert all(r["attempts"] == 0 for r in await _records(dialer, campaign_id))
+
+
+async def test_records_from_the_crm_reopen_a_completed_campaign_paused(
+    dialer: Client, crm: Crm
+) -> None:
+    """A campaign completed (nothing to dial) is given a feed later: the records it
+    brings reopen it, Paused, and the feed does not play it by itself."""
+    campaign_id = await _campaign(dialer, "Done, then fed")
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def completed() -> bool:
+        return await _status(dialer, campaign_id) == "completed"
+
+    await eventually(completed, timeout=10)
+    crm.add(2)
+    put = await dialer.put(
+        f"/api/campaigns/{campaign_id}/feed", json={"url": crm.url, "poll_s": 0.2}
+    )
+    assert put.status == 201
+
+    async def reopened() -> bool:
+        return await _status(dialer, campaign_id) == "paused"
+
+    await eventually(reopened, timeout=10)
+    assert len(await _records(dialer, campaign_id)) == 2
+    assert (await _history(dialer, campaign_id))[-2:] == [
+        ("complete", "dialer"),
+        ("reopen", "live-feed"),
+    ]
+    await asyncio.sleep(1.0)  # a few passes of the feed: it stays paused
+    assert await _status(dialer, campaign_id) == "paused"

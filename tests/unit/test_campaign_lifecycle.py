@@ -24,6 +24,7 @@ from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.config import SmtpSettings
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.storage.db import Database
+from tests.conftest import TEST_ADMIN, TEST_TOKEN
 
 Client = TestClient[web.Request, web.Application]
 
@@ -247,15 +248,23 @@ async def test_suspend_api_validates_and_resume_clears_it(api: Client) -> None:
     body = await ok.json()
     assert ok.status == 200 and body["status"] == "paused" and body["suspended"] is True
     assert body["suspension"]["resume_at"] == datetime(2099, 1, 1, tzinfo=UTC).timestamp()
+    # The header naming someone else is not taken: the history has who is logged in.
     resumed = await (
         await api.post(f"/api/campaigns/{cid}/resume", headers={"X-Actor": "bob"})
     ).json()
     assert resumed["status"] == "active" and resumed["suspended"] is False
+    # A script with an API token: the token's user and its name.
+    paused = await api.post(
+        f"/api/campaigns/{cid}/pause",
+        headers={"Authorization": f"Bearer {TEST_TOKEN}", "X-Actor": "bob"},
+    )
+    assert paused.status == 200
     history = (await (await api.get(f"/api/campaigns/{cid}/history")).json())["actions"]
     assert [(h["action"], h["actor"]) for h in history] == [
-        ("play", "api"),
-        ("suspend", "api"),
-        ("resume", "bob"),
+        ("play", TEST_ADMIN),
+        ("suspend", TEST_ADMIN),
+        ("resume", TEST_ADMIN),
+        ("pause", f"{TEST_ADMIN} (token tests)"),
     ]
 
 
@@ -271,7 +280,7 @@ async def test_settings_edit_while_active_takes_effect_and_is_audited(api: Clien
     body = await edited.json()
     assert body["max_lines"] == 5 and body["status"] == "active"
     history = (await (await api.get(f"/api/campaigns/{cid}/history")).json())["actions"]
-    assert history[-1]["action"] == "edit" and history[-1]["actor"] == "alice"
+    assert history[-1]["action"] == "edit" and history[-1]["actor"] == TEST_ADMIN
     assert history[-1]["detail"] == "max_lines, agent_notes"
     bad = await api.patch(
         f"/api/campaigns/{cid}",

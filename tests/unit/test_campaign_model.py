@@ -36,6 +36,7 @@ def test_transition_table_is_the_documented_one() -> None:
         ("paused", "play"): "active",
         ("paused", "stop"): "stopped",
         ("paused", "complete"): "completed",
+        ("completed", "reopen"): "paused",
     }
     assert set(TRANSITIONS) == set(CampaignStatus)
 
@@ -57,10 +58,12 @@ def test_refused_transition_says_what_and_what_is_allowed(
     assert message.endswith(f"(allowed: {allowed})")
 
 
-def test_final_states_allow_nothing() -> None:
-    for status in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
-        with pytest.raises(TransitionRefused, match=r"\(allowed: none\)"):
-            next_status(status, Control.PLAY)
+def test_stopped_is_final_and_completed_only_reopens() -> None:
+    with pytest.raises(TransitionRefused, match=r"\(allowed: none\)"):
+        next_status(CampaignStatus.STOPPED, Control.PLAY)
+    with pytest.raises(TransitionRefused, match=r"\(allowed: reopen\)"):
+        next_status(CampaignStatus.COMPLETED, Control.PLAY)
+    assert next_status(CampaignStatus.COMPLETED, Control.REOPEN) is CampaignStatus.PAUSED
 
 
 def test_from_json_valid_with_defaults() -> None:

@@ -159,9 +159,8 @@
     if (!desk || !desk.call) return;
     say("");
     try {
-      await window.pbxApi("POST", `/api/attempts/${desk.call.attempt_id}/classify`, {
-        ...body, agent,
-      });
+      // Who classified is the logged-in agent: the server knows, the body does not say.
+      await window.pbxApi("POST", `/api/attempts/${desk.call.attempt_id}/classify`, body);
       $("#desk-codes").dataset.attempt = "";
     } catch (err) {
       say(err.message);

@@ -1,6 +1,7 @@
 // Campaign table: sorted by the server (Created on, Name, Status; both directions),
-// 50 rows at a time with Load More; Play/Pause/Stop where the status allows them, and
-// Clone. Rows follow changes pushed over the dashboard websocket.
+// 50 rows at a time with Load More; Play/Pause/Stop where the status allows them (Stop,
+// which is for good, after a confirmation), and Clone. Rows follow changes pushed over
+// the dashboard websocket.
 (function () {
   "use strict";
   const $ = (sel) => document.querySelector(sel);
@@ -43,8 +44,10 @@
     cell(tr, "c-created", day(c.created_at)).dataset.ts = c.created_at;
     cell(tr, "num c-id", String(c.id));
     const name = el("a", "", c.name);
-    name.href = maySteer ? `/campaigns/${c.id}/edit` : `/campaigns/${c.id}`;
-    name.title = maySteer ? `Edit ${c.name}` : `Details of ${c.name}`;
+    // A stopped campaign cannot be edited: its name opens its details.
+    const edits = maySteer && c.status !== "stopped";
+    name.href = edits ? `/campaigns/${c.id}/edit` : `/campaigns/${c.id}`;
+    name.title = edits ? `Edit ${c.name}` : `Details of ${c.name}`;
     cell(tr, "c-name", name);
     cell(tr, "num c-contacts", c.live ? "∞" : String(c.records)).title = c.live ? "Live campaign fed by a CRM" : `${c.records} records`;
     cell(tr, "num c-agents", String(c.agents_logged_in));
@@ -58,7 +61,8 @@
     cell(tr, "c-status", el("span", "badge status status-" + c.status, label));
     const controls = el("div", "c-controls");
     for (const control of c.controls) {
-      controls.appendChild(button(LABEL[control], "ctl-" + control, () => steer(c, control)));
+      const act = control === "stop" ? () => askStop(c) : () => steer(c, control);
+      controls.appendChild(button(LABEL[control], "ctl-" + control, act));
     }
     cell(tr, "", controls);
     const clone = el("span", "c-clone");
@@ -128,6 +132,32 @@
     }
     await refresh([c.id]);
   }
+
+  let stopping = null;
+  function askStop(c) {
+    stopping = c;
+    $("#stop-name").textContent = c.name;
+    $("#stop-error").textContent = "";
+    $("#stop-dialog").showModal();
+  }
+
+  $("#stop-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const c = stopping;
+    try {
+      await window.pbxApi("POST", `/api/campaigns/${c.id}/stop`);
+    } catch (err) {
+      $("#stop-error").textContent = String(err.message || err);
+      return;
+    }
+    $("#stop-dialog").close();
+    error(null);
+    await refresh([c.id]);
+  });
+
+  document.querySelectorAll("#stop-dialog [data-close]").forEach((b) => {
+    b.addEventListener("click", () => b.closest("dialog").close());
+  });
 
   async function cloneOf(c) {
     try {

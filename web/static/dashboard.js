@@ -126,7 +126,9 @@
       }
     }
     actions.append(link(`/campaigns/${c.id}`, "Details", "action a-details"));
-    if (maySteer) {
+    // A stopped campaign is over for good: no edit, no records. A completed one may be
+    // edited, and records imported into it reopen it (Paused).
+    if (maySteer && c.status !== "stopped") {
       actions.append(
         link(`/campaigns/${c.id}/edit`, "Edit", "action a-edit"),
         link(`/campaigns/${c.id}/import`, "Import", "action a-import"),
