@@ -157,7 +157,9 @@ async def test_new_records_reopen_a_completed_campaign_and_a_stopped_one_refuses
     )
     # Paused already: more records change nothing in its status or history.
     before = len(await _history(api, cid))
-    more = await api.post(f"/api/campaigns/{cid}/records", json={"records": [{"phone": "+1212"}]})
+    more = await api.post(
+        f"/api/campaigns/{cid}/records", json={"records": [{"phone": "+12125550115"}]}
+    )
     assert more.status == 201 and len(await _history(api, cid)) == before
 
     assert (await api.post(f"/api/campaigns/{cid}/stop")).status == 200
