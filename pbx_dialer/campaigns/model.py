@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
+from pbx_dialer.rules import load_pack
+
 
 class CampaignStatus(enum.StrEnum):
     DRAFT = "draft"
@@ -165,6 +167,11 @@ class CampaignSettings:
     message: str = "demo-congrats"
     transfer_key: str = "1"
     amd: bool = False
+    # Calling rules of the rules pack (pbx_dialer.rules): a rule set ("US", "CA", "GB",
+    # "none"), or "auto": the set of the default region's country ("none" if the pack
+    # has none). The per-number caps the campaign opts into (e.g. "per_7d_7", Reg F).
+    calling_rules: str = "auto"
+    number_caps: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any, base: CampaignSettings | None = None) -> CampaignSettings:
@@ -183,7 +190,7 @@ class CampaignSettings:
             if problem:
                 errors[key] = problem
             else:
-                values[key] = tuple(value) if key == "classifications" else value
+                values[key] = tuple(value) if key in _TUPLE_FIELDS else value
         if errors:
             raise ValidationError(errors)
         if "max_abandon_pct" in values:
@@ -260,8 +267,16 @@ class CampaignSettings:
             errors["message"] = "must be an Asterisk sound name, e.g. demo-congrats or custom/promo"
         if not _KEY_RE.match(self.transfer_key):
             errors["transfer_key"] = 'must be one key 0-9 or *, or "" for no transfer'
+        errors.update(_calling_rule_errors(self.calling_rules, self.number_caps))
         if errors:
             raise ValidationError(errors)
+
+    def rule_set(self) -> str:
+        """The rules pack's set this campaign is dialed under ("none": no pack rules)."""
+        if self.calling_rules != "auto":
+            return self.calling_rules
+        region = self.default_region.upper()
+        return region if region in load_pack().sets else "none"
 
     def missing_to_start(self) -> list[str]:
         """What a Draft still needs before it may dial, in words."""
@@ -278,7 +293,21 @@ class CampaignSettings:
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["classifications"] = list(self.classifications)
+        data["number_caps"] = list(self.number_caps)
         return data
+
+
+def _calling_rule_errors(rule_set: str, caps: tuple[str, ...]) -> dict[str, str]:
+    pack = load_pack()
+    errors: dict[str, str] = {}
+    if rule_set != "auto" and rule_set not in pack.sets:
+        errors["calling_rules"] = "must be auto or one of " + ", ".join(sorted(pack.sets))
+    unknown = [c for c in caps if not isinstance(c, str) or c not in pack.caps]
+    if unknown or len(set(caps)) != len(caps):
+        errors["number_caps"] = "must name caps of the rules pack, each once: " + ", ".join(
+            sorted(pack.caps)
+        )
+    return errors
 
 
 def _valid_date(value: str) -> bool:
@@ -323,7 +352,10 @@ _FIELD_KINDS: dict[str, str] = {
     "message": "str",
     "transfer_key": "str",
     "amd": "bool",
+    "calling_rules": "str",
+    "number_caps": "array",
 }
+_TUPLE_FIELDS = ("classifications", "number_caps")
 
 
 def _type_problem(kind: str, value: Any) -> str:

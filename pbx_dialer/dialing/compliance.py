@@ -2,9 +2,13 @@
 
 Everything the pick already filtered is checked again here, one record at a time,
 because a DNC entry, an hour-code edit or a stale cache could have changed the answer
-since: the DNC lists, the attempt allowance, the record's consumer hours in its own
-zone and the call centre's hours. The verdict is stored with the attempt, so "why did
-you call this person at 20:55?" has an answer.
+since: the number itself (pbx_dialer.phones: E.164, not emergency, short or premium
+rate), the DNC lists, the attempt allowance, the record's consumer hours in its own
+zone, the call centre's hours, and the campaign's calling rules of the rules pack
+(pbx_dialer.rules: legal hours by country and state, holidays, per-number caps over the
+number's dials on this record). The verdict is stored with the attempt, with the pack
+version, so "why did you call this person at 20:55?" has an answer. It is asked through
+the dial gate (pbx_dialer.dialing.gate), which places only what it allowed.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pbx_dialer import phones
+from pbx_dialer import phones, rules
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.hours import HourCode
 from pbx_dialer.campaigns.model import Campaign
+from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage.db import Database
@@ -30,6 +35,8 @@ class Verdict:
     # it), "max_calls", or "later" (give it back to the inventory untouched).
     refusal: str = ""
     record: dict[str, Any] = field(default_factory=dict)
+    # When a "later" refusal may be asked again (a rule's next opening), else None.
+    retry_at: float | None = None
 
 
 async def check(
@@ -38,6 +45,10 @@ async def check(
     return (await check_many(db, campaign, [(record_id, phone)], now))[0]
 
 
+PACK = rules.load_pack()
+# How far back a number's dials count for its caps: the longest rolling window of the
+# pack (7 days), and a day more.
+HISTORY_S = 8 * 86_400.0
 # Records checked by one statement (well under SQLite's parameter limit).
 _CHUNK = 500
 
@@ -64,10 +75,32 @@ async def check_many(
     ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
     codes = await hour_code_rows.get_many(db, ids) if ids else {}
     moment = datetime.fromtimestamp(now, UTC)
+    options = rules.RuleOptions(settings.rule_set(), frozenset(settings.number_caps))
+    dials = await attempt_rows.recent_dials(
+        db, [record_id for record_id, _ in picked], now - HISTORY_S
+    )
     return [
-        _verdict(campaign, rows.get(record_id), phone, phone in blocked, codes, moment)
+        _verdict(
+            campaign,
+            rows.get(record_id),
+            phone,
+            phone in blocked,
+            codes,
+            moment,
+            options,
+            _history(dials.get(record_id, []), phone),
+        )
         for record_id, phone in picked
     ]
+
+
+def _history(dials: list[tuple[str, float, bool]], phone: str) -> rules.NumberHistory:
+    """This number's dials on this subject (the record, in this campaign)."""
+    mine = [(at, talked) for number, at, talked in dials if number == phone]
+    return rules.NumberHistory(
+        attempts=tuple(datetime.fromtimestamp(at, UTC) for at, _ in mine),
+        conversations=tuple(datetime.fromtimestamp(at, UTC) for at, talked in mine if talked),
+    )
 
 
 def _verdict(
@@ -77,11 +110,17 @@ def _verdict(
     dnc: bool,
     codes: dict[int, HourCode],
     moment: datetime,
+    options: rules.RuleOptions,
+    history: rules.NumberHistory,
 ) -> Verdict:
     settings = campaign.settings
     if row is None:
         return Verdict(False, "later")
-    record: dict[str, Any] = {"checked_at": moment.isoformat(), "phone": phone}
+    record: dict[str, Any] = {
+        "checked_at": moment.isoformat(),
+        "phone": phone,
+        "rules_pack": PACK.version,
+    }
     problem = phones.refusal(phone)
     if problem is not None:
         # Stored before a rule existed, or written around the API: never dialed.
@@ -113,4 +152,9 @@ def _verdict(
             return Verdict(False, "later", record)
     else:
         record["call_centre"] = "the campaign has no call-centre hour code"
+    ruled = rules.check(PACK, options, phone, row["timezone"], moment, history)
+    record["rules"] = ruled.to_record()
+    if not ruled.allowed:
+        retry_at = ruled.next_allowed.timestamp() if ruled.next_allowed else None
+        return Verdict(False, "later", record, retry_at=retry_at or moment.timestamp() + 3600)
     return Verdict(True, record=record)

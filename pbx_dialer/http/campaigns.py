@@ -25,6 +25,7 @@ from pbx_dialer.http.openapi import (
     json_body,
     json_response,
 )
+from pbx_dialer.rules import load_pack
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 
@@ -251,6 +252,17 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "transfer_key": {"type": "string", "pattern": "^[0-9*]?$"},
     "amd": {"type": "boolean"},
     "preview_autodial_s": {"type": "integer", "minimum": 0, "maximum": 600},
+    "calling_rules": {
+        "type": "string",
+        "enum": ["auto", *sorted(load_pack().sets)],
+        "description": "the rules pack's set the dial gate checks (auto: by default_region)",
+    },
+    "number_caps": {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": sorted(load_pack().caps)},
+        "description": "rolling per-number caps of the rules pack the campaign opts into",
+    },
 }
 # Why the dialer paused the campaign by itself; null once its status changes again.
 ALERT = {

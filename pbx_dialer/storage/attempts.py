@@ -189,21 +189,27 @@ async def _ready_zones(conn: aiosqlite.Connection, campaign_id: int) -> list[str
 async def settle_checks(
     db: Database,
     allowed: list[tuple[PlacedAttempt, dict[str, Any]]],
-    refused: list[tuple[PlacedAttempt, str]],
+    refused: list[tuple[PlacedAttempt, str, float | None]],
 ) -> None:
-    """After the last check of a batch: store why each call was allowed, and undo the
-    refused ones (given back for later, filtered as DNC, or out of attempts)."""
+    """After the last check of a batch: store why each call was allowed (and the rules
+    pack version, the record's "rules_pack"), and undo the refused ones (given back for
+    later, no sooner than their retry time when they have one; filtered; or out of
+    attempts)."""
     async with db.transaction() as conn:
         await conn.executemany(
-            "UPDATE attempts SET compliance = ? WHERE id = ?",
-            [(json.dumps(record), attempt.id) for attempt, record in allowed],
+            "UPDATE attempts SET compliance = ?, rules_pack = ? WHERE id = ?",
+            [
+                (json.dumps(record), str(record.get("rules_pack", "")), attempt.id)
+                for attempt, record in allowed
+            ],
         )
-        for attempt, refusal in refused:
+        for attempt, refusal, retry_at in refused:
             await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
             if refusal == "later":
                 await conn.execute(
-                    "UPDATE records SET state = 'ready', attempts = attempts - 1 WHERE id = ?",
-                    (attempt.record_id,),
+                    "UPDATE records SET state = 'ready', attempts = attempts - 1, "
+                    "next_attempt_at = max(next_attempt_at, ?) WHERE id = ?",
+                    (retry_at or 0.0, attempt.record_id),
                 )
             else:
                 state = "max_calls" if refusal == "max_calls" else "filtered"
@@ -553,3 +559,25 @@ async def life_abandonment(db: Database, campaign_id: int) -> tuple[int, int]:
     """(answered persons, abandoned) over the campaign's whole life: what its
     abandonment cap (pbx_dialer.pacing.cap) starts from when the dialer (re)starts."""
     return await _answered_abandoned(db, campaign_id, None)
+
+
+async def recent_dials(
+    db: Database, record_ids: Sequence[int], since: float
+) -> dict[int, list[tuple[str, float, bool]]]:
+    """Each record's dials placed since `since`: (phone, placed_at, reached a person),
+    oldest first, for the rolling per-number caps."""
+    found: dict[int, list[tuple[str, float, bool]]] = {}
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            "SELECT record_id, phone, placed_at, connected_at IS NOT NULL AS talked "
+            f"FROM attempts WHERE record_id IN ({marks}) AND placed_at >= ? "
+            "ORDER BY placed_at",
+            [*chunk, since],
+        )
+        for r in rows:
+            found.setdefault(int(r["record_id"]), []).append(
+                (str(r["phone"]), float(r["placed_at"]), bool(r["talked"]))
+            )
+    return found

@@ -18,12 +18,13 @@ from pbx_dialer.campaigns.model import (
 from pbx_dialer.storage.db import Database
 
 _SETTING_COLUMNS = [f.name for f in fields(CampaignSettings)]
-_JSON_COLUMNS = {"retry_rules", "classifications", "result_classifications"}
+_JSON_COLUMNS = {"retry_rules", "classifications", "result_classifications", "number_caps"}
+_TUPLE_COLUMNS = ("classifications", "number_caps")
 
 
 def _to_column(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
-        return json.dumps(list(value) if name == "classifications" else value)
+        return json.dumps(list(value) if name in _TUPLE_COLUMNS else value)
     if name in ("recording", "amd"):
         return int(value)
     return value
@@ -32,7 +33,7 @@ def _to_column(name: str, value: Any) -> Any:
 def _from_column(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         loaded = json.loads(value)
-        return tuple(loaded) if name == "classifications" else loaded
+        return tuple(loaded) if name in _TUPLE_COLUMNS else loaded
     if name in ("recording", "amd"):
         return bool(value)
     return value

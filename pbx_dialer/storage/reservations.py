@@ -188,8 +188,16 @@ async def place(
             return None
         cursor = await conn.execute(
             "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, placed_at, "
-            "compliance) VALUES (?, ?, ?, '', ?, ?, ?)",
-            (campaign_id, record_id, pbx, phone, now, json.dumps(compliance)),
+            "compliance, rules_pack) VALUES (?, ?, ?, '', ?, ?, ?, ?)",
+            (
+                campaign_id,
+                record_id,
+                pbx,
+                phone,
+                now,
+                json.dumps(compliance),
+                str(compliance.get("rules_pack", "")),
+            ),
         )
         attempt_id = cursor.lastrowid
         assert attempt_id is not None

@@ -50,7 +50,9 @@ def db_of(client: Client) -> Database:
 
 async def new_campaign(client: Client, name: str, **settings: Any) -> int:
     campaign = await campaign_rows.create(
-        db_of(client), CampaignSettings(name=name, **settings), time.time()
+        db_of(client),
+        CampaignSettings(name=name, **{"calling_rules": "none", **settings}),
+        time.time(),
     )
     return campaign.id
 

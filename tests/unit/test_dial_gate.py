@@ -13,6 +13,8 @@ import ast
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -27,6 +29,7 @@ from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.dialing.gate import ADMISSION_S, DialGate, GateCall, NotAdmitted
 from pbx_dialer.notifier import Notifier
 from pbx_dialer.pacing.rate import CallRate
+from pbx_dialer.rules import load_pack
 from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage.db import Database
 from tests.conftest import eventually
@@ -85,7 +88,12 @@ async def _started(
     service.on_change = dialer.wake
     campaign = await service.create(
         CampaignSettings(
-            name="Gate", queue="sales", dial_mode="agentless", max_lines=1, retry_rules={}
+            name="Gate",
+            queue="sales",
+            dial_mode="agentless",
+            max_lines=1,
+            retry_rules={},
+            calling_rules="none",
         )
     )
     # Written straight into storage, as rows stored before a rule existed would be.
@@ -129,6 +137,10 @@ async def test_stored_numbers_no_rule_allows_are_filtered_and_never_reach_the_pb
         for phone in stored[:3]:
             assert records[phone] == ("filtered", "invalid_number", 0), records
         assert await _attempts(db, campaign.id) == [("+12125550151", "ended")]
+        # The attempt says which rules pack it was checked against.
+        row = await db.fetchone("SELECT rules_pack, compliance FROM attempts")
+        assert row is not None and row["rules_pack"] == load_pack().version
+        assert f'"rules_pack": "{load_pack().version}"' in row["compliance"]
     finally:
         await dialer.close()
 
@@ -182,7 +194,9 @@ async def test_an_originate_that_cannot_be_built_settles_and_pauses_the_campaign
 async def test_the_gate_places_only_what_it_admitted_moments_before(db: Database) -> None:
     notifier = Notifier()
     service = CampaignService(db, notifier, time.time)
-    campaign = await service.create(CampaignSettings(name="Direct", queue="sales"))
+    campaign = await service.create(
+        CampaignSettings(name="Direct", queue="sales", calling_rules="none")
+    )
     await record_rows.add_many(
         db,
         campaign.id,
@@ -244,3 +258,44 @@ def test_nothing_in_the_tree_originates_around_the_gate() -> None:
                 if "originate" in names:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports originate")
     assert offenders == []
+
+
+MIAMI = "+13055550123"  # Florida: 08:00-20:00 local and 3 calls per 24 h (US-FL-*)
+
+
+async def test_the_gate_checks_the_campaigns_rules_pack_set_and_reschedules_refusals(
+    db: Database,
+) -> None:
+    service = CampaignService(db, Notifier(), time.time)
+    campaign = await service.create(CampaignSettings(name="Florida", queue="sales"))
+    assert campaign.settings.rule_set() == "US"  # auto: the default region's country
+    await record_rows.add_many(db, campaign.id, [record_rows.NewRecord(phone=MIAMI)], 0.0)
+    (record,) = await record_rows.list_for(db, campaign.id)
+    gate = DialGate(db)
+    evening = datetime(2026, 6, 5, 0, 30, tzinfo=UTC).timestamp()  # 20:30 in Miami
+    (late,) = await gate.admit(campaign, [(record.id, MIAMI)], evening)
+    assert not late.allowed and late.refusal == "later"
+    assert late.record["rules"]["rule"] == "US-FL-hours"
+    assert late.record["rules"]["rules_pack"] == load_pack().version
+    # Asked again at the state's next opening, 08:00 in Miami, not at every pass.
+    assert late.retry_at == datetime(2026, 6, 5, 12, 0, tzinfo=UTC).timestamp()
+    morning = datetime(2026, 6, 5, 14, 0, tzinfo=UTC).timestamp()  # 10:00 in Miami
+    (ok,) = await gate.admit(campaign, [(record.id, MIAMI)], morning)
+    assert ok.allowed and ok.record["rules"]["allowed"] is True
+    # Three dials of this number within 24 h: the fourth waits (US-FL-cap).
+    async with db.transaction() as conn:
+        for hours_ago in (20, 10, 1):
+            await conn.execute(
+                "INSERT INTO attempts (campaign_id, record_id, pbx, channel_id, phone, "
+                "placed_at, state) VALUES (?, ?, 'main', ?, ?, ?, 'ended')",
+                (campaign.id, record.id, f"pbxd-{hours_ago}", MIAMI, morning - hours_ago * 3600),
+            )
+    (capped,) = await gate.admit(campaign, [(record.id, MIAMI)], morning)
+    assert not capped.allowed and capped.record["rules"]["rule"] == "US-FL-cap"
+    assert capped.retry_at == morning + 4 * 3600  # when the oldest of the three is 24 h old
+    # A campaign may choose no pack rules (its hour codes still apply).
+    none = await service.edit(
+        campaign.id, replace(campaign.settings, calling_rules="none"), actor="supervisor"
+    )
+    (free,) = await gate.admit(none, [(record.id, MIAMI)], evening)
+    assert free.allowed
