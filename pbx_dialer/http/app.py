@@ -28,6 +28,7 @@ from pbx_dialer.http.imports import imports_ctx
 from pbx_dialer.http.live_feeds import live_feeds_ctx
 from pbx_dialer.http.routes import setup_routes
 from pbx_dialer.notifier import Notifier
+from pbx_dialer.records import renumber
 from pbx_dialer.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     db = await Database.open(app[keys.settings_key].database.path)
     app[keys.db_key] = db
+    await renumber.upgrade(db, app[keys.clock_key]())
     yield
     await db.close()
 

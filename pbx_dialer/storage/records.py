@@ -319,3 +319,63 @@ async def cancel(
         )
         cancelled = cursor.rowcount
     return cancelled, busy
+
+
+async def upgrade_pending(db: Database, name: str) -> bool:
+    row = await db.fetchone("SELECT done_at FROM data_upgrades WHERE name = ?", (name,))
+    return row is not None and row["done_at"] is None
+
+
+async def upgrade_done(db: Database, name: str, now: float) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE data_upgrades SET done_at = ? WHERE name = ?", (now, name))
+
+
+@dataclass(frozen=True)
+class StoredNumbers:
+    id: int
+    region: str  # the campaign's default region
+    state: str
+    phone: str
+    phones: list[str]
+
+
+async def numbers_after(db: Database, after_id: int, limit: int) -> list[StoredNumbers]:
+    """Records' numbers in id order, with their campaign's default region."""
+    rows = await db.fetchall(
+        "SELECT r.id, c.default_region, r.state, r.phone, r.phones FROM records r "
+        "JOIN campaigns c ON c.id = r.campaign_id WHERE r.id > ? ORDER BY r.id LIMIT ?",
+        (after_id, limit),
+    )
+    return [
+        StoredNumbers(
+            int(r["id"]), str(r["default_region"]), r["state"], r["phone"], json.loads(r["phones"])
+        )
+        for r in rows
+    ]
+
+
+async def rewrite_numbers(
+    db: Database,
+    renumbered: Sequence[tuple[int, str, list[str]]],
+    unusable: Sequence[tuple[int, str]],
+) -> None:
+    """Store records' numbers in their new form; filter waiting records whose number no
+    door would take now (the number stays as it was typed: nothing is lost)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE records SET phone = ?, phones = ? WHERE id = ?",
+            [(phone, json.dumps(phones), rid) for rid, phone, phones in renumbered],
+        )
+        await conn.executemany(
+            "UPDATE records SET state = 'filtered', reason = ? "
+            "WHERE id = ? AND state IN ('ready', 'in_progress')",
+            [(reason, rid) for rid, reason in unusable],
+        )
+        # A number renumbered onto a DNC entry is blocked like any other.
+        await conn.executemany(
+            "UPDATE records SET state = 'filtered', reason = 'DNC' WHERE id = ? AND "
+            "state = 'ready' AND EXISTS (SELECT 1 FROM dnc WHERE dnc.campaign_id IN "
+            "(0, records.campaign_id) AND dnc.phone = records.phone)",
+            [(rid,) for rid, _, _ in renumbered],
+        )

@@ -12,7 +12,12 @@ from pbx_dialer.ami import actions
 from pbx_dialer.testing.record_fixtures import blind_transfer
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
-from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+from tests.pbx.test_campaign_run import (
+    add_records,
+    assert_dialed_through_gate,
+    attempts_of,
+    create_campaign,
+)
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -72,6 +77,7 @@ async def test_campaign_call_queues_before_an_earlier_inbound_caller_then_dials_
     assert attempt["result"] == "SUCCESS", attempt
     assert attempt["agent"] == "Agent 7001"
     assert attempt["media"] == "agent"
+    await assert_dialed_through_gate(dialer, campaign_id)
     # The agent held the call before the customer answered: ringing 1 s in between.
     assert attempt["connected_at"] < attempt["answered_at"], attempt
     assert 0.7 <= attempt["answered_at"] - attempt["connected_at"] <= 2.5, attempt

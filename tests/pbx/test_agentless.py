@@ -13,7 +13,12 @@ from aiohttp.test_utils import TestClient
 
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
-from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+from tests.pbx.test_campaign_run import (
+    add_records,
+    assert_dialed_through_gate,
+    attempts_of,
+    create_campaign,
+)
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -103,8 +108,9 @@ async def test_machines_get_the_message_after_the_beep_and_people_at_once_withou
     for attempt in (machine, person):
         assert attempt["media"] == "message"
         assert attempt["agent"] is None and attempt["answered_at"] is not None
-    # Both were placed together: no agent needed.
+    # Both were placed together: no agent needed; both through the dial gate.
     assert abs(machine["placed_at"] - person["placed_at"]) < 1.0
+    assert await assert_dialed_through_gate(dialer, campaign_id) == 2
 
     listed = await dialer.get(f"/api/campaigns/{campaign_id}/attempts?media=message")
     assert sorted(a["phone"] for a in (await listed.json())["attempts"]) == [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
 
@@ -37,6 +39,18 @@ async def add_records(dialer: Client, campaign_id: int, phones: list[str]) -> No
     records = [{"phone": p, "name": f"Customer {p}"} for p in phones]
     response = await dialer.post(f"/api/campaigns/{campaign_id}/records", json={"records": records})
     assert response.status == 201, await response.text()
+
+
+async def assert_dialed_through_gate(dialer: Client, campaign_id: int) -> int:
+    """Every attempt of the campaign was placed by the dial gate (pbx_dialer.dialing.gate),
+    one gate placement per attempt; returns how many."""
+    rows = await dialer.app[keys.db_key].fetchall(
+        "SELECT record_id, phone FROM attempts WHERE campaign_id = ?", (campaign_id,)
+    )
+    stored = Counter((int(r["record_id"]), str(r["phone"])) for r in rows)
+    placed = Counter(p for p in dialer.app[keys.dialer_key].gate.placed if p in stored)
+    assert stored and placed == stored, (stored, placed)
+    return sum(stored.values())
 
 
 async def attempts_of(dialer: Client, campaign_id: int) -> dict[str, dict[str, Any]]:
@@ -75,6 +89,7 @@ async def test_each_simulated_behaviour_gets_its_result_agent_and_timings(
     for result, phone in numbers.items():
         assert attempts[phone]["result"] == result, (phone, attempts[phone])
 
+    assert await assert_dialed_through_gate(dialer, campaign_id) == len(numbers)
     ok = attempts[numbers["SUCCESS"]]
     assert ok["agent"] in ("Agent 7001", "Agent 7002")
     assert ok["queue"] == "sales"

@@ -18,7 +18,12 @@ from pbx_dialer.http import keys
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
-from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+from tests.pbx.test_campaign_run import (
+    add_records,
+    assert_dialed_through_gate,
+    attempts_of,
+    create_campaign,
+)
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -59,6 +64,7 @@ async def test_power_campaign_stays_under_its_abandonment_cap_and_completes(
     attempts = list((await attempts_of(dialer, campaign_id)).values())
     assert len(attempts) == RECORDS
     assert all(a["state"] == "ended" for a in attempts)
+    assert await assert_dialed_through_gate(dialer, campaign_id) == RECORDS
     answered = sum(1 for a in attempts if a["result"] in ("SUCCESS", "ABANDONED"))
     abandoned = sum(1 for a in attempts if a["result"] == "ABANDONED")
     print(f"power with its cap: {abandoned} of {answered} abandoned, peak lines {peak}")

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
-from tests.pbx.test_campaign_run import add_records, create_campaign
+from tests.pbx.test_campaign_run import add_records, assert_dialed_through_gate, create_campaign
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -66,3 +66,4 @@ async def test_predictive_run_keeps_abandonment_under_its_cap(
     # It did dial ahead of the agents, not one call per idle agent.
     print(f"predictive run: {window}, peak lines {peak} for {AGENTS} agents")
     assert peak > AGENTS, peak
+    assert await assert_dialed_through_gate(dialer, campaign_id) == RECORDS

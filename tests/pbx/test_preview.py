@@ -15,7 +15,12 @@ from aiohttp.test_utils import TestClient
 from pbx_dialer.http import keys
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
-from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
+from tests.pbx.test_campaign_run import (
+    add_records,
+    assert_dialed_through_gate,
+    attempts_of,
+    create_campaign,
+)
 
 pytestmark = pytest.mark.pbx
 Client = TestClient[web.Request, web.Application]
@@ -110,6 +115,7 @@ async def test_accept_connects_the_customer_to_the_agent_who_reserved_it(
     attempt = (await attempts_of(dialer, campaign_id))["+12125550101"]
     assert attempt["result"] == "SUCCESS", attempt
     assert attempt["agent"] == "Agent 7001"
+    await assert_dialed_through_gate(dialer, campaign_id)  # the desk's path
     assert attempt["talk_s"] is not None and attempt["talk_s"] > 1.0
     assert attempt["compliance"]["dnc"].startswith("not on")
     # Asterisk rang A's phone and never B's.
