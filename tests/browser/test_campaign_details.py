@@ -281,7 +281,9 @@ async def test_delivery_shows_what_the_network_said_and_unknown_talk_times(
 ) -> None:
     """A busy line (SIP 486, Q.850 17), a wrong number (404, 1) and a call that ended while
     the dialer was not listening (its talk time unknown, not guessed)."""
-    campaign = await json_of(served, "POST", "/api/campaigns", {"name": "Network", "queue": "q"})
+    campaign = await json_of(
+        served, "POST", "/api/campaigns", {"name": "Network", "queue": "q", "calling_rules": "none"}
+    )
     db = served.app[keys.db_key]
     t0 = time.time() - 60
     phones = ["+12125550201", "+12125550202", "+12125550203"]
@@ -332,7 +334,10 @@ async def test_an_answered_call_shows_live_in_metrics_and_pie(
     agent in wrap-up (the call is not classified)."""
     await sim.add_agent("sales", 7001)
     campaign = await json_of(
-        dialer, "POST", "/api/campaigns", {"name": "Live", "queue": "sales", "max_attempts": 1}
+        dialer,
+        "POST",
+        "/api/campaigns",
+        {"name": "Live", "queue": "sales", "max_attempts": 1, "calling_rules": "none"},
     )
     cid = campaign["id"]
     await json_of(

@@ -32,7 +32,10 @@ async def pause_failing(client: Client, campaign_id: int) -> None:
 async def test_the_alert_shows_on_the_dashboard_and_details_until_played(
     api: Client, watched_page: WatchedPage
 ) -> None:
-    response = await api.post("/api/campaigns", json={"name": "Broken trunk", "queue": "sales"})
+    response = await api.post(
+        "/api/campaigns",
+        json={"name": "Broken trunk", "queue": "sales", "calling_rules": "none"},
+    )
     assert response.status == 201, await response.text()
     campaign_id = (await response.json())["id"]
     assert (await api.post(f"/api/campaigns/{campaign_id}/play")).status == 200

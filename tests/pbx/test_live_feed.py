@@ -86,7 +86,8 @@ async def crm() -> AsyncIterator[Crm]:
 
 async def _campaign(client: Client, name: str = "Live") -> int:
     response = await client.post(
-        "/api/campaigns", json={"name": name, "queue": "sales", "max_lines": 2}
+        "/api/campaigns",
+        json={"name": name, "queue": "sales", "max_lines": 2, "calling_rules": "none"},
     )
     assert response.status == 201, await response.text()
     campaign_id: int = (await response.json())["id"]
