@@ -12,6 +12,7 @@ from typing import Any
 
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus
+from pbx_dialer.dialing import compliance
 from pbx_dialer.dialing.engine import OVERDIAL_MODES, Dialer
 from pbx_dialer.pacing import AbandonmentCap, PacingPolicy
 from pbx_dialer.storage import dnc as dnc_rows
@@ -188,6 +189,11 @@ async def record_reasons(
             reason("retry_not_due", f"next attempt not due until {_when(row['next_attempt_at'])}")
         )
     reasons.extend(await _hours_reasons(db, campaign, row["timezone"], row["phone"], now))
+    # The dial gate's own decision for the rules pack, not a second reading of it.
+    verdict = await compliance.check(db, campaign, record_id, row["phone"], now)
+    ruled = verdict.record.get("rules")
+    if isinstance(ruled, dict) and not ruled.get("allowed", True):
+        reasons.append(reason("calling_rules", str(ruled["reason"])))
     for item in await campaign_reasons(db, dialer, campaign, now):
         if item["code"] not in ("no_records", "retry_not_due"):
             reasons.append(item)

@@ -28,6 +28,7 @@ GOOD: dict[str, str] = {
     "pbx": "main",
     "start_date": "2027-01-04",
     "end_date": "2027-02-01",
+    "calling_rules": "US",
 }
 CONTROL = st.text(alphabet=st.sampled_from("\n\r\x00\t\x1b\x7f"), min_size=1, max_size=3)
 
