@@ -13,6 +13,10 @@ Inner ring, behind each outer segment:
   Filtered     the reason (DNC, ...) or CANCELLED.
   Not Handled  the current customer result (NEW, DIALING, CALLBACK, ON CALL, HELD).
 
+Numbers (the Customers tab): each of the record's numbers, `phone` first, with its
+attempts, its latest technical result, and which one the next attempt dials (the
+record's current number, while it is still to be dialed).
+
 Current Customer Result (the Customers tab and the Not Handled ring):
   NEW        ready, never dialed yet            Time: the first attempt's due time
   DIALING    ready, dialed before, attempts remain  Time: the next attempt
@@ -43,6 +47,7 @@ from pbx_dialer.calls import AgentState
 from pbx_dialer.campaigns.model import Campaign, CampaignSettings
 from pbx_dialer.campaigns.service import CampaignService
 from pbx_dialer.dialing.engine import Dialer
+from pbx_dialer.dialing.numbers import NumberTally
 from pbx_dialer.records.inventory import fold
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import details as detail_rows
@@ -131,6 +136,23 @@ def customer_result(
         "filtered": "FILTERED",
         "cancelled": "CANCELLED",
     }.get(state, state.upper())
+
+
+def numbers_of(row: dict[str, Any], tallies: dict[str, NumberTally]) -> list[dict[str, Any]]:
+    """Each of a record's numbers with its attempts and latest result; `next` marks the
+    one its next attempt dials (none once the record is no longer dialed)."""
+    found = []
+    for phone in row["phones"]:
+        tally = tallies.get(phone, NumberTally())
+        found.append(
+            {
+                "phone": phone,
+                "attempts": tally.attempts,
+                "last_result": tally.last_result,
+                "next": row["state"] == "ready" and phone == row["phone"],
+            }
+        )
+    return found
 
 
 def customer_time(row: dict[str, Any], result: str, live_since: float | None) -> dict[str, Any]:
@@ -356,7 +378,7 @@ class CampaignDetails:
         rows, total = await detail_rows.customers(self.db, campaign.id, where, now, limit, offset)
         ids = [int(r["id"]) for r in rows]
         live = await detail_rows.live_attempts(self.db, ids)
-        tried = await detail_rows.attempt_counts(self.db, ids)
+        tallies = await attempt_rows.number_tallies(self.db, ids)
         items = []
         for row in rows:
             result = customer_result(
@@ -370,10 +392,7 @@ class CampaignDetails:
                 {
                     "id": row["id"],
                     "name": row["name"],
-                    "phones": [
-                        {"phone": p, "attempts": tried.get((int(row["id"]), p), 0)}
-                        for p in row["phones"]
-                    ],
+                    "phones": numbers_of(row, tallies.get(int(row["id"]), {})),
                     "result": result,
                     **customer_time(row, result, live.get(int(row["id"]))),
                     "call_result": row["last_result"],

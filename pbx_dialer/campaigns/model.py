@@ -87,6 +87,10 @@ _REGION_RE = re.compile(r"^[A-Z]{2}\Z")
 # A sound file name without extension, as Playback() takes it (no , | & that would split it).
 _SOUND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/-]{0,199}\Z")
 _KEY_RE = re.compile(r"^[0-9*]?\Z")
+# After these, a record with other numbers is tried on the next one.
+NEXT_NUMBER_ON = ("NOANSWER", "BUSY", "INVALID")
+# Results after which a record is tried on another number: SUCCESS ends the record.
+NEXT_NUMBER_RESULTS = tuple(r for r in RESULTS if r != "SUCCESS")
 
 
 def default_classifications() -> tuple[dict[str, Any], ...]:
@@ -172,6 +176,11 @@ class CampaignSettings:
     # has none). The per-number caps the campaign opts into (e.g. "per_7d_7", Reg F).
     calling_rules: str = "auto"
     number_caps: tuple[str, ...] = ()
+    # Alternate numbers (pbx_dialer.dialing.numbers): the technical results after which
+    # the next attempt dials the record's next number (() = always its first number),
+    # and the attempts allowed per number (0 = no cap but max_attempts).
+    next_number_on: tuple[str, ...] = NEXT_NUMBER_ON
+    max_attempts_per_number: int = 0
 
     @classmethod
     def from_json(cls, data: Any, base: CampaignSettings | None = None) -> CampaignSettings:
@@ -268,6 +277,13 @@ class CampaignSettings:
         if not _KEY_RE.match(self.transfer_key):
             errors["transfer_key"] = 'must be one key 0-9 or *, or "" for no transfer'
         errors.update(_calling_rule_errors(self.calling_rules, self.number_caps))
+        unknown = [r for r in self.next_number_on if r not in NEXT_NUMBER_RESULTS]
+        if unknown or len(set(self.next_number_on)) != len(self.next_number_on):
+            errors["next_number_on"] = "must list results, each once, of " + ", ".join(
+                NEXT_NUMBER_RESULTS
+            )
+        if not 0 <= self.max_attempts_per_number <= 100:
+            errors["max_attempts_per_number"] = "must be between 0 (no cap) and 100"
         if errors:
             raise ValidationError(errors)
 
@@ -294,6 +310,7 @@ class CampaignSettings:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["classifications"] = list(self.classifications)
         data["number_caps"] = list(self.number_caps)
+        data["next_number_on"] = list(self.next_number_on)
         return data
 
 
@@ -354,8 +371,10 @@ _FIELD_KINDS: dict[str, str] = {
     "amd": "bool",
     "calling_rules": "str",
     "number_caps": "array",
+    "next_number_on": "array",
+    "max_attempts_per_number": "int",
 }
-_TUPLE_FIELDS = ("classifications", "number_caps")
+_TUPLE_FIELDS = ("classifications", "number_caps", "next_number_on")
 
 
 def _type_problem(kind: str, value: Any) -> str:

@@ -9,6 +9,11 @@ wrap-up), the classification's outcome replaces that decision.
 MACHINE (an answering machine, from message campaigns with AMD) is a result like the
 others: new campaigns map it to RETRY with a rule of its own (model.default_retry_rules);
 a campaign stored before it existed has neither, so its record is done (max_calls).
+
+Alternate numbers (pbx_dialer.dialing.numbers): when the record is tried again, the
+outcome names the number its next attempt dials. An INVALID result, whose default
+classification is final (WRONG_NUMBER), is tried again on the record's next number
+when one is left.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pbx_dialer.campaigns.model import CampaignSettings
+from pbx_dialer.dialing.numbers import NEXT_NUMBER_DELAY_S, RecordNumbers, next_number
 
 DEFAULT_RETRY_DELAY_S = 3600
 
@@ -28,15 +34,35 @@ class RecordOutcome:
     reason: str = ""
     add_to_dnc: bool = False
     callback_agent: str | None = None
+    # The number the next attempt dials (None: the record's number stays).
+    phone: str | None = None
 
 
 def at_call_end(
-    settings: CampaignSettings, attempts: int, result: str, ended_at: float
+    settings: CampaignSettings,
+    attempts: int,
+    result: str,
+    ended_at: float,
+    numbers: RecordNumbers | None = None,
 ) -> RecordOutcome:
+    """The record's outcome from the call's technical result. With `numbers` (the
+    record's numbers and what each got), a retry goes to the number the campaign's
+    rule picks, and the record is out of calls when no number may be dialed any more."""
     code = settings.result_classifications.get(result)
     item = settings.classification(code) if code else None
     kind = item["outcome"] if item else ("final" if result == "SUCCESS" else "retry")
     if kind == "final":
+        if (
+            result == "INVALID"
+            and numbers is not None
+            and result in settings.next_number_on
+            and attempts < settings.max_attempts
+        ):
+            other = next_number(settings, numbers.after(result), result)
+            if other is not None:
+                return RecordOutcome(
+                    "ready", ended_at + NEXT_NUMBER_DELAY_S, classification=code, phone=other
+                )
         return RecordOutcome("handled", classification=code)
     if kind == "dnc":
         return RecordOutcome("filtered", classification=code, reason="DNC", add_to_dnc=True)
@@ -50,7 +76,12 @@ def at_call_end(
     if attempts >= allowed:
         return RecordOutcome("max_calls", classification=code)
     delay = float(rule.get("delay_s", DEFAULT_RETRY_DELAY_S))
-    return RecordOutcome("ready", ended_at + delay, classification=code)
+    if numbers is None:
+        return RecordOutcome("ready", ended_at + delay, classification=code)
+    phone = next_number(settings, numbers.after(result), result)
+    if phone is None:
+        return RecordOutcome("max_calls", classification=code)
+    return RecordOutcome("ready", ended_at + delay, classification=code, phone=phone)
 
 
 class ClassificationRefused(ValueError):

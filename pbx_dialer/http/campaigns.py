@@ -9,6 +9,8 @@ from aiohttp import web
 
 from pbx_dialer.campaigns.model import (
     DIAL_MODES,
+    NEXT_NUMBER_ON,
+    NEXT_NUMBER_RESULTS,
     CampaignSettings,
     CampaignStatus,
     Control,
@@ -262,6 +264,22 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
         "uniqueItems": True,
         "items": {"type": "string", "enum": sorted(load_pack().caps)},
         "description": "rolling per-number caps of the rules pack the campaign opts into",
+    },
+    "next_number_on": {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(NEXT_NUMBER_RESULTS)},
+        "default": list(NEXT_NUMBER_ON),
+        "description": "technical results after which a record's next attempt dials its "
+        "next number, wrapping around ([]: always its first number); after INVALID that "
+        "number is never dialed again for the record",
+    },
+    "max_attempts_per_number": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+        "default": 0,
+        "description": "attempts allowed per number of a record (0: no cap but max_attempts)",
     },
 }
 # Why the dialer paused the campaign by itself; null once its status changes again.

@@ -259,7 +259,18 @@ _CUSTOMER = _obj(
         "name": {"type": "string"},
         "phones": {
             "type": "array",
-            "items": _obj(["phone", "attempts"], {"phone": {"type": "string"}, "attempts": _INT}),
+            "items": _obj(
+                ["phone", "attempts", "last_result", "next"],
+                {
+                    "phone": {"type": "string"},
+                    "attempts": _INT,
+                    "last_result": {**_NULL_STR, "description": "of its latest attempt"},
+                    "next": {
+                        "type": "boolean",
+                        "description": "the number the record's next attempt dials",
+                    },
+                },
+            ),
         },
         "result": {"type": "string", "enum": list(CUSTOMER_RESULTS)},
         "time": _NULL_NUM,

@@ -17,7 +17,7 @@ import aiosqlite
 
 from pbx_dialer.calls import CallEnded
 from pbx_dialer.campaigns.model import CampaignSettings
-from pbx_dialer.dialing import outcomes
+from pbx_dialer.dialing import numbers, outcomes
 from pbx_dialer.storage.campaigns import campaign_from_row
 from pbx_dialer.storage.db import Database
 
@@ -260,6 +260,19 @@ async def finish_many(
     async with db.transaction() as conn:
         rows = await _ending(conn, sorted({one.attempt_id for one in ended}))
         settings = await _settings_of(conn, {int(r["campaign_id"]) for r in rows.values()})
+        # Each record's numbers, where its next attempt's number depends on them.
+        phones_of = {aid: _phones(r) for aid, r in rows.items()}
+        counted = {
+            int(rows[one.attempt_id]["record_id"])
+            for one in ended
+            if one.attempt_id in rows
+            and numbers.worth_counting(
+                settings[int(rows[one.attempt_id]["campaign_id"])],
+                phones_of[one.attempt_id],
+                one.result,
+            )
+        }
+        tallies = await _number_tallies(conn, sorted(counted))
         results: list[tuple[int, str, str] | None] = []
         attempt_updates: list[tuple[Any, ...]] = []
         record_updates: list[tuple[Any, ...]] = []
@@ -285,7 +298,17 @@ async def finish_many(
                     # applies.
                     outcome = None
             if outcome is None:
-                outcome = outcomes.at_call_end(campaign, attempts, one.result, one.at)
+                record_id = int(row["record_id"])
+                record_numbers = (
+                    numbers.RecordNumbers(
+                        phones_of[one.attempt_id], str(row["phone"]), tallies.get(record_id, {})
+                    )
+                    if record_id in counted
+                    else None
+                )
+                outcome = outcomes.at_call_end(
+                    campaign, attempts, one.result, one.at, record_numbers
+                )
                 classification = outcome.classification
             attempt_updates.append(
                 (
@@ -298,7 +321,7 @@ async def finish_many(
                 (
                     outcome.state, outcome.next_attempt_at, outcome.classification,
                     outcome.reason, outcome.callback_agent, outcome.state, one.at,
-                    one.result, row["record_id"],
+                    one.result, outcome.phone, row["record_id"],
                 )
             )  # fmt: skip
             if outcome.add_to_dnc:
@@ -312,11 +335,12 @@ async def finish_many(
             "WHERE id = ?",
             attempt_updates,
         )
-        # As _apply does, plus the record's last technical result.
+        # As _apply does, plus the record's last technical result and the number its
+        # next attempt dials.
         await conn.executemany(
             "UPDATE records SET state = ?, next_attempt_at = ?, classification = ?, reason = ?, "
             "callback_agent = ?, handled_at = CASE WHEN ? = 'ready' THEN NULL ELSE ? END, "
-            "last_result = ? WHERE id = ?",
+            "last_result = ?, phone = coalesce(?, phone) WHERE id = ?",
             record_updates,
         )
         if dnc_adds:
@@ -344,13 +368,51 @@ async def _ending(conn: aiosqlite.Connection, attempt_ids: list[int]) -> dict[in
         chunk = attempt_ids[start : start + _INSERT_CHUNK]
         rows = await conn.execute_fetchall(
             "SELECT a.id, a.campaign_id, a.record_id, a.phone, a.classification, "
-            "a.classified_by, a.callback_at, a.callback_agent, r.attempts AS record_attempts "
+            "a.classified_by, a.callback_at, a.callback_agent, r.attempts AS record_attempts, "
+            "r.phone AS record_phone, r.phones AS record_phones "
             "FROM attempts a JOIN records r ON r.id = a.record_id "
             f"WHERE a.id IN ({', '.join('?' * len(chunk))}) AND a.state != 'ended'",
             chunk,
         )
         found.update((int(r["id"]), r) for r in rows)
     return found
+
+
+def _phones(row: Any) -> tuple[str, ...]:
+    """The record's numbers, `phone` first (a record stored before it had others: its
+    one number)."""
+    stored = json.loads(row["record_phones"] or "[]")
+    return tuple(str(p) for p in stored) if stored else (str(row["record_phone"]),)
+
+
+async def _number_tallies(
+    conn: aiosqlite.Connection, record_ids: Sequence[int]
+) -> dict[int, dict[str, numbers.NumberTally]]:
+    """Per record, per number: its attempts, the latest one's result, and whether one
+    was INVALID."""
+    found: dict[int, dict[str, numbers.NumberTally]] = {}
+    for start in range(0, len(record_ids), _INSERT_CHUNK):
+        chunk = list(record_ids[start : start + _INSERT_CHUNK])
+        rows = await conn.execute_fetchall(
+            "SELECT t.record_id, t.phone, t.n, t.invalid, a.result FROM ("
+            "SELECT record_id, phone, count(*) AS n, max(result = 'INVALID') AS invalid, "
+            "max(id) AS latest FROM attempts "
+            f"WHERE record_id IN ({', '.join('?' * len(chunk))}) GROUP BY record_id, phone"
+            ") t JOIN attempts a ON a.id = t.latest",
+            chunk,
+        )
+        for r in rows:
+            found.setdefault(int(r["record_id"]), {})[str(r["phone"])] = numbers.NumberTally(
+                int(r["n"]), r["result"], bool(r["invalid"])
+            )
+    return found
+
+
+async def number_tallies(
+    db: Database, record_ids: Sequence[int]
+) -> dict[int, dict[str, numbers.NumberTally]]:
+    """`_number_tallies` for the reads of the details page."""
+    return await _number_tallies(db.conn, record_ids)
 
 
 async def _settings_of(

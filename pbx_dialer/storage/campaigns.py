@@ -18,8 +18,14 @@ from pbx_dialer.campaigns.model import (
 from pbx_dialer.storage.db import Database
 
 _SETTING_COLUMNS = [f.name for f in fields(CampaignSettings)]
-_JSON_COLUMNS = {"retry_rules", "classifications", "result_classifications", "number_caps"}
-_TUPLE_COLUMNS = ("classifications", "number_caps")
+_JSON_COLUMNS = {
+    "retry_rules",
+    "classifications",
+    "result_classifications",
+    "number_caps",
+    "next_number_on",
+}
+_TUPLE_COLUMNS = ("classifications", "number_caps", "next_number_on")
 
 
 def _to_column(name: str, value: Any) -> Any:

@@ -407,3 +407,24 @@ async def test_a_viewer_sees_no_switch_and_no_hidden_campaign(
             assert api.status == 404
     finally:
         await context.close()
+
+
+async def test_the_customers_tab_shows_each_numbers_attempts_and_the_next_one(
+    served: Client, watched_page: WatchedPage
+) -> None:
+    """A record of three numbers: busy on the first, so its next attempt dials the second."""
+    campaign = await json_of(served, "POST", "/api/campaigns", {"name": "Alt", "queue": "sales"})
+    cid = campaign["id"]
+    first, second, third = "+12125550201", "+12125550101", "+12125550301"
+    record = {"phone": first, "name": "Ann", "phones": [second, third]}
+    await json_of(served, "POST", f"/api/campaigns/{cid}/records", {"records": [record]})
+    db = served.app[keys.db_key]
+    (attempt,) = await attempt_rows.take_records(db, cid, "main", 1, time.time())
+    await attempt_rows.finish(db, CallEnded(attempt.id, TechResult.BUSY, at=time.time()))
+    page = watched_page.page
+    await page.goto(str(served.make_url(f"/campaigns/{cid}")))
+    await expect(page.locator("#details")).to_have_attribute("data-ready", "yes")
+    phones = page.locator('#customers tr[data-record]:has-text("Ann") .c-phone')
+    await expect(phones).to_have_text(f"{first} (1 · BUSY){second} (0 · next){third} (0)")
+    await expect(phones.locator(".next-number")).to_have_text(second)
+    await screenshot(page, "customers-alternate-numbers")

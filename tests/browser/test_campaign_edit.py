@@ -61,7 +61,7 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
     named = await page.eval_on_selector_all(
         "#campaign-form [name][data-kind]", "(inputs) => inputs.map((i) => i.name)"
     )
-    structured = {"retry_rules", "classifications", "result_classifications"}
+    structured = {"retry_rules", "classifications", "result_classifications", "next_number_on"}
     assert set(named) | structured == {f.name for f in fields(CampaignSettings)}
     await page.fill("#f-name", "Spring renewals")
     await page.select_option("#f-dial_mode", "power")
@@ -77,6 +77,9 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
     await page.fill("#f-max_attempts", "5")
     busy = page.locator('#retry-rules tr[data-result="BUSY"]')
     await busy.locator(".r-delay").fill("120")
+    await page.locator('#next-number-on .nn-on[data-result="INVALID"]').uncheck()
+    await page.locator('#next-number-on .nn-on[data-result="MACHINE"]').check()
+    await page.fill("#f-max_attempts_per_number", "2")
     await page.locator('#retry-rules tr[data-result="FAILED"] .r-on').uncheck()
     await page.click("#add-classification")
     new_row = page.locator("#classifications tbody tr").last
@@ -110,6 +113,8 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
         45,
     )
     assert saved["max_attempts"] == 5
+    assert saved["next_number_on"] == ["BUSY", "NOANSWER", "MACHINE"]
+    assert saved["max_attempts_per_number"] == 2
     assert saved["retry_rules"]["BUSY"] == {"delay_s": 120, "max_attempts": 3}
     assert "FAILED" not in saved["retry_rules"]
     assert saved["classifications"][-1] == {

@@ -246,9 +246,11 @@
         const a = el("a", "phone-link", p.phone);
         a.href = `#record-${c.id}`;
         a.dataset.phone = p.phone;
-        a.title = `${p.attempts} attempts to ${p.phone}`;
+        a.title = `${p.attempts} attempts to ${p.phone}` + (p.last_result ? `, last ${p.last_result}` : "") + (p.next ? ", dialed next" : "");
+        if (p.next) a.classList.add("next-number");
         a.addEventListener("click", (ev) => { ev.preventDefault(); guarded(() => showAttempts(row, c, p.phone))(); });
-        phones.append(a, el("span", "ref", ` (${p.attempts})`));
+        const tally = el("span", "ref number-tally", ` (${p.attempts}${p.last_result ? " · " + p.last_result : ""}${p.next ? " · next" : ""})`);
+        phones.append(a, tally);
       }
       cell(row, "", "c-result").appendChild(badge(c.result, "cr-" + c.result.replace(" ", "_")));
       // A waiting record whose next attempt is not in the future is due now.
