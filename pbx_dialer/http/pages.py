@@ -15,6 +15,7 @@ from pbx_dialer.campaigns.dashboard import PAGE_SIZE, PageRequest
 from pbx_dialer.campaigns.model import DIAL_MODES, OUTCOMES, RESULTS, CampaignSettings
 from pbx_dialer.http import dashboard, keys
 from pbx_dialer.http.campaigns import path_id
+from pbx_dialer.rules import load_pack
 
 
 @aiohttp_jinja2.template("dashboard.html")
@@ -28,6 +29,9 @@ async def table_page(request: web.Request) -> dict[str, Any]:
     wanted = PageRequest(0, PAGE_SIZE, sort="created_at", descending=True)
     first = await dashboard.user_page(request, wanted)
     return {"data": first, "nav": "table"}
+
+
+PACK = load_pack()
 
 
 async def _form_context(request: web.Request, campaign: dict[str, Any] | None) -> dict[str, Any]:
@@ -44,6 +48,10 @@ async def _form_context(request: web.Request, campaign: dict[str, Any] | None) -
             "dial_modes": list(DIAL_MODES),
             "results": list(RESULTS),
             "outcomes": list(OUTCOMES),
+            "calling_rule_options": [("auto", "Auto: by the default country")]
+            + [(key, f"{key}: {rule_set.name}") for key, rule_set in sorted(PACK.sets.items())],
+            "number_caps": sorted(PACK.caps),
+            "rules_pack": PACK.version,
         },
         "nav": "table",
     }

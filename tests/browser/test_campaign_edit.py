@@ -61,7 +61,13 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
     named = await page.eval_on_selector_all(
         "#campaign-form [name][data-kind]", "(inputs) => inputs.map((i) => i.name)"
     )
-    structured = {"retry_rules", "classifications", "result_classifications", "next_number_on"}
+    structured = {
+        "retry_rules",
+        "classifications",
+        "result_classifications",
+        "next_number_on",
+        "number_caps",
+    }
     assert set(named) | structured == {f.name for f in fields(CampaignSettings)}
     await page.fill("#f-name", "Spring renewals")
     await page.select_option("#f-dial_mode", "power")
@@ -92,6 +98,8 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
     await page.fill("#f-start_date", "2030-01-01")
     await page.fill("#f-end_date", "2030-02-01")
     await page.fill("#f-auto_start", "09:15")
+    await page.select_option("#f-calling_rules", "CA")
+    await page.locator('#number-caps .cap-on[data-cap="per_7d_7"]').check()
     await page.fill("#f-preview_autodial_s", "20")
     await page.fill("#f-message", "custom/promo")
     await page.fill("#f-transfer_key", "*")
@@ -115,6 +123,7 @@ async def test_an_edit_of_every_kind_of_setting_is_saved(
     assert saved["max_attempts"] == 5
     assert saved["next_number_on"] == ["BUSY", "NOANSWER", "MACHINE"]
     assert saved["max_attempts_per_number"] == 2
+    assert (saved["calling_rules"], saved["number_caps"]) == ("CA", ["per_7d_7"])
     assert saved["retry_rules"]["BUSY"] == {"delay_s": 120, "max_attempts": 3}
     assert "FAILED" not in saved["retry_rules"]
     assert saved["classifications"][-1] == {

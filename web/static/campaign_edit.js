@@ -120,6 +120,9 @@
       rules[tr.dataset.result] = { delay_s: num(".r-delay"), max_attempts: num(".r-max") };
     });
     body.retry_rules = rules;
+    body.number_caps = [...document.querySelectorAll("#number-caps .cap-on")]
+      .filter((box) => box.checked)
+      .map((box) => box.dataset.cap);
     body.next_number_on = [...document.querySelectorAll("#next-number-on .nn-on")]
       .filter((box) => box.checked)
       .map((box) => box.dataset.result);
