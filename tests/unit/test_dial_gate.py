@@ -25,6 +25,7 @@ from pbx_dialer.ami.pbx import CallRequest, OriginateRefused, Pbx
 from pbx_dialer.calls import AgentState, CallEnded, TechResult
 from pbx_dialer.campaigns.model import Campaign, CampaignSettings, CampaignStatus, Control
 from pbx_dialer.campaigns.service import CampaignService
+from pbx_dialer.dialing import why
 from pbx_dialer.dialing.engine import Dialer
 from pbx_dialer.dialing.gate import ADMISSION_S, DialGate, GateCall, NotAdmitted
 from pbx_dialer.notifier import Notifier
@@ -299,3 +300,20 @@ async def test_the_gate_checks_the_campaigns_rules_pack_set_and_reschedules_refu
     )
     (free,) = await gate.admit(none, [(record.id, MIAMI)], evening)
     assert free.allowed
+
+
+async def test_why_not_dialing_names_the_calling_rule_the_gate_applies(db: Database) -> None:
+    notifier = Notifier()
+    service = CampaignService(db, notifier, time.time)
+    campaign = await service.create(CampaignSettings(name="Florida", queue="sales"))
+    await record_rows.add_many(db, campaign.id, [record_rows.NewRecord(phone=MIAMI)], 0.0)
+    (record,) = await record_rows.list_for(db, campaign.id)
+    dialer = Dialer(db, {"main": cast(Pbx, _ScriptedPbx({}))}, service, notifier, time.time)
+    evening = datetime(2026, 6, 5, 0, 30, tzinfo=UTC).timestamp()  # 20:30 in Miami
+    reasons = await why.record_reasons(db, dialer, campaign, record.id, evening)
+    assert reasons is not None
+    ruled = [r for r in reasons if r["code"] == "calling_rules"]
+    assert len(ruled) == 1 and "US-FL-hours" in ruled[0]["text"], reasons
+    morning = datetime(2026, 6, 5, 14, 0, tzinfo=UTC).timestamp()
+    later = await why.record_reasons(db, dialer, campaign, record.id, morning)
+    assert later is not None and not [r for r in later if r["code"] == "calling_rules"]
