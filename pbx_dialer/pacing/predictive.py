@@ -60,10 +60,10 @@ Before it knows enough:
   per campaign and per queue (pbx_dialer.storage.pacing), and `start_from()` loads it
   into a new policy. A restart, or a new campaign on a queue already dialed, thus
   starts with the stored ring outcomes, talk and wrap-up times, pick-up delays and
-  margin, and needs no warm-up of 100 dials. (A new campaign is still held by its own
-  abandonment cap, pbx_dialer.pacing.cap, to one call per idle agent until 3% of its
-  own persons answered leave room for an abandonment: about 34 persons.) The hour
-  guard's last hour is not stored: after a restart it starts empty, as a new hour.
+  margin and the hour guard's last hour (times of day: what is older than an hour
+  drops out), and needs no warm-up of 100 dials. (A new campaign is still held by its
+  own abandonment cap, pbx_dialer.pacing.cap, to one call per idle agent until 3% of
+  its own persons answered leave room for an abandonment: about 34 persons.)
 """
 
 from __future__ import annotations
@@ -410,12 +410,14 @@ class Predictive(BasePolicy):
             "wraps": list(self.wrap.values),
             "waits": list(self.waits),
             "outcomes": [int(a) for a in self.outcomes],
+            "hour": [[at, int(abandoned)] for at, abandoned in self.hour],
             "z": self.z,
         }
 
     def start_from(self, data: Mapping[str, Any]) -> None:
         """Start from what an earlier policy learned (`learned()`): its ring outcomes,
-        talk, busy and wrap-up times, pick-up waits, recent outcomes and margin. Data of
+        talk, busy and wrap-up times, pick-up waits, recent outcomes, last hour and
+        margin. Data of
         another version, or not of this shape, is refused (ValueError): the caller then
         starts fresh."""
         if data.get("version") != LEARNED_VERSION:
@@ -441,6 +443,12 @@ class Predictive(BasePolicy):
             for abandoned in outcomes[-(self.outcomes.maxlen or 0) :]:
                 self.outcomes.append(bool(abandoned))
             self.outcomes_abandoned = sum(self.outcomes)
+        hour = data.get("hour", [])
+        if isinstance(hour, list):
+            for item in hour:
+                if isinstance(item, list) and len(item) == 2:
+                    self.hour.append((float(item[0]), bool(item[1])))
+            self.hour_abandoned = sum(1 for _, abandoned in self.hour if abandoned)
         z = data.get("z")
         if isinstance(z, int | float) and math.isfinite(z):
             self.z = self.z_now = float(z)
