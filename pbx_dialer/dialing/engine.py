@@ -55,7 +55,7 @@ from pbx_dialer.pacing import (
     learned_of,
     policy_for,
 )
-from pbx_dialer.pacing.cap import BUCKETS_PER_WINDOW
+from pbx_dialer.pacing.cap import BUCKETS_PER_WINDOW, HOUR_BUCKET_S, HOUR_S
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
@@ -548,11 +548,15 @@ class Dialer:
         buckets = await attempt_rows.abandon_buckets(
             self.db, campaign.id, now - rule.window_s - bucket_s, bucket_s
         )
+        hour = await attempt_rows.abandon_buckets(
+            self.db, campaign.id, now - HOUR_S - HOUR_BUCKET_S, HOUR_BUCKET_S
+        )
         seed: dict[str, Any] = {
             "answered": answered,
             "abandoned": abandoned,
             "machines": machines,
             "window": [(start, Counts(a, ab, m)) for start, a, ab, m in buckets],
+            "hour": [(start, Counts(a, ab, m)) for start, a, ab, m in hour],
             "now": now,
         }
         if campaign.settings.dial_mode == "predictive":

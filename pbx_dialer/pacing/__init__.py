@@ -104,6 +104,7 @@ def policy_for(
     machines: int = 0,
     rule: AbandonRule | None = None,
     window: Iterable[tuple[float, Counts]] | None = None,
+    hour: Iterable[tuple[float, Counts]] | None = None,
     now: float = 0.0,
     learned: Mapping[str, Any] | None = None,
 ) -> PacingPolicy:
@@ -140,6 +141,7 @@ def policy_for(
         machines=machines,
         rule=rule,
         window=window,
+        hour=hour,
         now=now,
     )
 

@@ -219,10 +219,18 @@ async def test_ofcom_counts_24_hours_and_amd_false_positives(db: Database) -> No
     )
     # Over its life (1 + 2) / (70 + 2): 4.2%, less than the window's 4.8%.
     # The same counts under TCPA: 1 of 70 persons over 30 days and the life (1.4%),
-    # room for one extra call in flight.
+    # room for one extra call in flight there; but in the last hour (its answers an hour
+    # ago, in the bucket the hour begins in) 1 of 60, short of room.
     tcpa = await _campaign(db, ended, ready=5, name="TCPA")
     free = await dialer._seeded_policy(tcpa)
     assert isinstance(free, AbandonmentCap) and free.at_cap() is None
+    assert [state.room for state in free.states()] == pytest.approx([1.1, 1.1])
+    found = why.cap_reason(free)
+    assert found is not None and found["text"].startswith(
+        "abandonment cap (TCPA, last hour): 1 of 60 answered abandoned (1.7% of 3%"
+    )
+    for _ in range(34):
+        free.on_ended(NOW, "SUCCESS")
     assert free.extra_allowed() == 1 and why.cap_reason(free) is None
 
 

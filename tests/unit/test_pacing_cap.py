@@ -279,6 +279,22 @@ def test_answers_older_than_the_window_leave_it() -> None:
     assert cap.binding().span == "24 hours" and cap.holds_to_progressive()
 
 
+def test_the_last_hour_is_held_too() -> None:
+    cap = AbandonmentCap(Power(3.0), answered=1000, abandoned=10, hour=[])
+    assert cap.holds_to_progressive() and cap.binding().span == "hour"
+    for call in range(100):
+        cap.on_answered(10.0 + call, call)
+    assert cap.extra_allowed() == 3
+    for call in range(100, 102):
+        cap.on_answered(200.0, call)
+        cap.on_ended(202.0, "ABANDONED", call)
+    assert cap.extra_allowed() == 1  # 0.03 x 102 - 2
+    # An hour later those answers are gone, and the abandonments with them.
+    cap.calls_to_place(snapshot(now=4000.0))
+    assert (cap.hour.answered, cap.hour.abandoned) == (0, 0) and cap.holds_to_progressive()
+    assert cap.at_cap() is None  # the hour limits extra calls; it raises no alert
+
+
 def test_a_window_seeded_from_storage_keeps_only_what_is_in_it() -> None:
     now = 40 * DAY
     buckets = [(now - 31 * DAY, Counts(50, 0, 0)), (now - 2 * DAY, Counts(40, 2, 3))]
