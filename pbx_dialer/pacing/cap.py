@@ -186,7 +186,8 @@ class AbandonmentCap(BasePolicy):
         self.window = WindowCounts(self.rule.window_s, window)
         # The last hour too (`hourly`): no rule names it, but a campaign held only over
         # 24 hours or 30 days could abandon many in one bad hour (the bench checks every
-        # hour). It limits extra calls like the others; it raises no alert.
+        # hour). It limits extra calls like the others; it raises no alert. (Off for
+        # predictive, which guards its hour itself: see policy_for.)
         self.hourly = hourly
         self.hour = WindowCounts(HOUR_S, window if hour is None else hour, HOUR_BUCKET_S)
         self.now = now
