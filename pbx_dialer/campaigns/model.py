@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
+from pbx_dialer.pacing.rules import ABANDON_RULES
 from pbx_dialer.rules import load_pack
 
 
@@ -146,6 +147,12 @@ class CampaignSettings:
     max_lines: int = 1  # throttle: concurrent lines
     dispatch_per_min: int = 0  # new calls per minute; 0 = no limit
     max_abandon_pct: float = 3.0
+    # Which rule the cap counts by (pbx_dialer.pacing.rules): "tcpa" (persons answered,
+    # 30 days) or "ofcom" (live calls, 24 hours, AMD false positives counted as
+    # abandoned); and, for Ofcom, the campaign's measured share of AMD machine verdicts
+    # that were in fact persons.
+    abandon_rule: str = "tcpa"
+    amd_false_positive_pct: float = 0.0
     ring_timeout_s: int = 30
     queue_timeout_s: int = 30
     caller_id: str = ""
@@ -202,8 +209,9 @@ class CampaignSettings:
                 values[key] = tuple(value) if key in _TUPLE_FIELDS else value
         if errors:
             raise ValidationError(errors)
-        if "max_abandon_pct" in values:
-            values["max_abandon_pct"] = float(values["max_abandon_pct"])
+        for key in ("max_abandon_pct", "amd_false_positive_pct"):
+            if key in values:
+                values[key] = float(values[key])
         if base is None:
             if "name" not in values:
                 raise ValidationError({"name": "is required"})
@@ -233,6 +241,10 @@ class CampaignSettings:
             errors["dispatch_per_min"] = "must be between 0 (no limit) and 100000"
         if not 0 < self.max_abandon_pct <= 100:
             errors["max_abandon_pct"] = "must be more than 0 and at most 100"
+        if self.abandon_rule not in ABANDON_RULES:
+            errors["abandon_rule"] = f"must be one of {', '.join(ABANDON_RULES)}"
+        if not 0 <= self.amd_false_positive_pct <= 100:
+            errors["amd_false_positive_pct"] = "must be between 0 and 100"
         if not 15 <= self.ring_timeout_s <= 120:
             errors["ring_timeout_s"] = "must be between 15 and 120 seconds"
         if not 1 <= self.queue_timeout_s <= 3600:
@@ -348,6 +360,8 @@ _FIELD_KINDS: dict[str, str] = {
     "max_lines": "int",
     "dispatch_per_min": "int",
     "max_abandon_pct": "number",
+    "abandon_rule": "str",
+    "amd_false_positive_pct": "number",
     "ring_timeout_s": "int",
     "queue_timeout_s": "int",
     "caller_id": "str",

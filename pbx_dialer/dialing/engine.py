@@ -46,14 +46,22 @@ from pbx_dialer.pacing import (
     AGENT_BUSY,
     AGENT_IDLE,
     AGENT_WRAPUP,
+    CAP_ALERT,
+    AbandonmentCap,
+    AbandonRule,
+    Counts,
     DispatchLimit,
     PacingPolicy,
     PacingSnapshot,
+    cap_alert,
+    learned_of,
     policy_for,
 )
+from pbx_dialer.pacing.cap import BUCKETS_PER_WINDOW, HOUR_BUCKET_S, HOUR_S
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import campaigns as campaign_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
+from pbx_dialer.storage import pacing as pacing_rows
 from pbx_dialer.storage import transfers as transfer_rows
 from pbx_dialer.storage.db import Database
 
@@ -99,6 +107,8 @@ EVENT_BATCH = 500
 # Agent desk hook (pbx_dialer/agents/desk.py): campaigns of these modes are dialed by
 # the desk when an agent asks, never by the loop.
 DESK_MODES = ("preview",)
+# A predictive campaign's learned statistics are stored at most this often.
+LEARNED_SAVE_S = 10.0
 # How long the list of time zones among a campaign's ready records is reused.
 ZONES_TTL_S = 30.0
 # How often live pages get fresh record counts of campaigns whose records moved.
@@ -140,6 +150,8 @@ class Dialer:
         self.policy_factory = policy_factory
         self.live: dict[int, LiveCall] = {}
         self._policies: dict[int, tuple[str, PacingPolicy]] = {}
+        # campaign -> when its pacing's learned statistics were last stored, and what.
+        self._learned_saved: dict[int, tuple[float, dict[str, Any]]] = {}
         self._wake = asyncio.Event()
         self._events: asyncio.Queue[tuple[str, PbxEvent]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -497,36 +509,118 @@ class Dialer:
 
     @staticmethod
     def _policy_key(campaign: Campaign) -> str:
-        return f"{campaign.settings.dial_mode}/{campaign.settings.max_abandon_pct}"
+        s = campaign.settings
+        return f"{s.dial_mode}/{s.max_abandon_pct}/{s.abandon_rule}/{s.amd_false_positive_pct}"
 
-    def _policy(self, campaign: Campaign, life: tuple[int, int] = (0, 0)) -> PacingPolicy:
-        """One policy object per campaign, kept while its mode and cap stay the same.
-        `life`: the campaign's (answered, abandoned) so far, for a new one's cap."""
+    @staticmethod
+    def _rule(campaign: Campaign) -> AbandonRule:
+        settings = campaign.settings
+        return AbandonRule(settings.abandon_rule, settings.amd_false_positive_pct / 100.0)
+
+    def _policy(self, campaign: Campaign, seed: Mapping[str, Any] | None = None) -> PacingPolicy:
+        """One policy object per campaign, kept while its mode, cap and rule stay the
+        same. `seed`: what a new one starts from (the campaign's stored life and rule
+        window for its cap, a predictive policy's learned statistics)."""
         settings = campaign.settings
         key = self._policy_key(campaign)
         cached = self._policies.get(campaign.id)
         if cached is None or cached[0] != key:
-            answered, abandoned = life
             policy = self.policy_factory(
                 settings.dial_mode,
                 max_abandon_pct=settings.max_abandon_pct,
-                answered=answered,
-                abandoned=abandoned,
+                rule=self._rule(campaign),
+                **(seed or {}),
             )
             cached = (key, policy)
             self._policies[campaign.id] = cached
         return cached[1]
 
     async def _seeded_policy(self, campaign: Campaign) -> PacingPolicy:
-        """The campaign's policy; a new one starts from the campaign's stored life, so
-        its abandonment cap survives a restart and a change of mode or cap."""
+        """The campaign's policy; a new one starts from the campaign's stored life and
+        rule window, so its abandonment cap survives a restart and a change of mode or
+        cap, and a predictive one from the statistics stored for the campaign (or its
+        queue). On the way: the alert at the cap, and the statistics stored again."""
         cached = self._policies.get(campaign.id)
         if cached is not None and cached[0] == self._policy_key(campaign):
+            await self._cap_alert(campaign, cached[1])
+            await self._store_learned(campaign, cached[1])
             return cached[1]
         # A call ending during this read may be missed by both (stored after the read,
         # heard before the policy exists): a few at most, once per campaign and run.
-        life = await attempt_rows.life_abandonment(self.db, campaign.id)
-        return self._policy(campaign, life)
+        now = self.clock()
+        rule = self._rule(campaign)
+        bucket_s = rule.window_s / BUCKETS_PER_WINDOW
+        answered, abandoned, machines = await attempt_rows.abandon_counts(self.db, campaign.id)
+        buckets = await attempt_rows.abandon_buckets(
+            self.db, campaign.id, now - rule.window_s - bucket_s, bucket_s
+        )
+        hour = await attempt_rows.abandon_buckets(
+            self.db, campaign.id, now - HOUR_S - HOUR_BUCKET_S, HOUR_BUCKET_S
+        )
+        seed: dict[str, Any] = {
+            "answered": answered,
+            "abandoned": abandoned,
+            "machines": machines,
+            "window": [(start, Counts(a, ab, m)) for start, a, ab, m in buckets],
+            "hour": [(start, Counts(a, ab, m)) for start, a, ab, m in hour],
+            "now": now,
+        }
+        if campaign.settings.dial_mode == "predictive":
+            pbx = campaign.settings.pbx or self.default_pbx
+            learned = await pacing_rows.learned_for(
+                self.db, campaign.id, pbx, campaign.settings.queue
+            )
+            if learned is not None:
+                seed["learned"] = learned
+        try:
+            policy = self._policy(campaign, seed)
+        except ValueError:
+            log.warning(
+                "campaign %s: stored pacing statistics refused; starting fresh", campaign.id
+            )
+            seed.pop("learned", None)
+            policy = self._policy(campaign, seed)
+        await self._cap_alert(campaign, policy)
+        return policy
+
+    async def _cap_alert(self, campaign: Campaign, policy: PacingPolicy) -> None:
+        """At its abandonment cap the campaign says so on its pages (the campaign alert,
+        published with its counts); the alert goes once it is under the cap again."""
+        if not isinstance(policy, AbandonmentCap) or campaign.status is not CampaignStatus.ACTIVE:
+            return
+        text = cap_alert(policy)
+        shown = campaign.alert is not None and campaign.alert.text.startswith(CAP_ALERT)
+        if text is not None and campaign.alert is None:
+            if await campaign_rows.raise_alert(
+                self.db, campaign.id, campaign.status, text, self.clock()
+            ):
+                log.warning("campaign %s %s", campaign.id, text)
+                self._counts_due.add(campaign.id)
+        elif (
+            text is None
+            and shown
+            and await campaign_rows.clear_alert(self.db, campaign.id, CAP_ALERT)
+        ):
+            self._counts_due.add(campaign.id)
+
+    async def _store_learned(self, campaign: Campaign, policy: PacingPolicy) -> None:
+        """A predictive policy's statistics, stored for the campaign and its queue at
+        most every LEARNED_SAVE_S, and only when they changed."""
+        now = self.clock()
+        saved = self._learned_saved.get(campaign.id)
+        if saved is not None and now - saved[0] < LEARNED_SAVE_S:
+            return
+        learned = learned_of(policy)
+        if learned is None or (saved is not None and saved[1] == learned):
+            return
+        self._learned_saved[campaign.id] = (now, learned)
+        pbx = campaign.settings.pbx or self.default_pbx
+        try:
+            await pacing_rows.save_learned(
+                self.db, campaign.id, pbx, campaign.settings.queue, learned, now
+            )
+        except Exception:
+            log.exception("could not store the pacing statistics of campaign %s", campaign.id)
 
     def policy_of(self, campaign_id: int) -> PacingPolicy | None:
         """The campaign's pacing policy, if it has dialed in this run (why not dialing)."""

@@ -13,8 +13,9 @@ from typing import Any
 from pbx_dialer.campaigns import hours, timezones
 from pbx_dialer.campaigns.model import Campaign, CampaignStatus
 from pbx_dialer.dialing import compliance
-from pbx_dialer.dialing.engine import OVERDIAL_MODES, Dialer
-from pbx_dialer.pacing import AbandonmentCap, PacingPolicy
+from pbx_dialer.dialing.engine import Dialer
+from pbx_dialer.pacing import CAP_ALERT, AbandonmentCap, PacingPolicy
+from pbx_dialer.pacing.cap import counts_text, span_text
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
 from pbx_dialer.storage.db import Database
@@ -33,16 +34,24 @@ PACE_CODES = ("abandon_cap",)
 
 
 def cap_reason(policy: PacingPolicy | None) -> dict[str, str] | None:
-    """The abandonment cap holding a power or predictive campaign to one call per idle
-    agent (pbx_dialer.pacing.cap), or None when it does not."""
-    if not isinstance(policy, AbandonmentCap) or not policy.holds_to_progressive():
+    """The campaign's abandonment cap (pbx_dialer.pacing.cap), by its rule: at the cap
+    (the campaign also shows the alert), or holding a power or predictive campaign to
+    one call per idle agent near it; None when it does neither."""
+    if not isinstance(policy, AbandonmentCap):
         return None
-    answered, abandoned = policy.answered, policy.abandoned
-    share = 100.0 * abandoned / answered if answered else 0.0
+    at_cap = policy.at_cap()
+    if at_cap is not None:
+        return reason(
+            "abandon_cap",
+            f"{CAP_ALERT} ({span_text(policy, at_cap)}): {counts_text(policy, at_cap)}: "
+            "one call per idle agent, no extra calls, until the rate is under the cap",
+        )
+    if not policy.overdials or not policy.holds_to_progressive():
+        return None
+    state = policy.binding()
     return reason(
         "abandon_cap",
-        f"abandonment cap: {abandoned} of {answered} answered abandoned "
-        f"({share:.1f}% of {policy.max_abandon_pct:g}% allowed): "
+        f"abandonment cap ({span_text(policy, state)}): {counts_text(policy, state)}: "
         "one call per idle agent until more answers come",
     )
 
@@ -121,7 +130,7 @@ async def campaign_reasons(
             verdict = hours.check(centre, datetime.fromtimestamp(now, UTC), role="call_centre")
             if not verdict.open:
                 reasons.append(reason("call_centre_closed", verdict.reason))
-    if status is CampaignStatus.ACTIVE and settings.dial_mode in OVERDIAL_MODES:
+    if status is CampaignStatus.ACTIVE:
         capped = cap_reason(dialer.policy_of(campaign.id))
         if capped is not None:
             reasons.append(capped)

@@ -254,6 +254,14 @@ SETTINGS_PROPERTIES: dict[str, Any] = {
     "transfer_key": {"type": "string", "pattern": "^[0-9*]?$"},
     "amd": {"type": "boolean"},
     "preview_autodial_s": {"type": "integer", "minimum": 0, "maximum": 600},
+    "abandon_rule": {
+        "type": "string",
+        "enum": ["tcpa", "ofcom"],
+        "description": "how max_abandon_pct is counted: tcpa (abandoned / persons answered, "
+        "30 days) or ofcom (with AMD false positives, live calls, 24 hours); also over the "
+        "campaign's life so far",
+    },
+    "amd_false_positive_pct": {"type": "number", "minimum": 0, "maximum": 100},
     "calling_rules": {
         "type": "string",
         "enum": ["auto", *sorted(load_pack().sets)],

@@ -37,14 +37,19 @@ snapshot (it is most precise with every event and the attempt ids).
 Policies: `Progressive` (one call per idle agent), `Power` (fixed lines per idle agent),
 `Predictive` (adaptive, keeps abandonment under the campaign's cap), `FixedRatio` and
 `VicidialAdaptHardLimit` (baselines for bench/pacing.py). `AbandonmentCap` wraps the
-modes that can abandon (`policy_for`: power, predictive) and holds them to one call per
-idle agent whenever the campaign's abandonment over its life leaves no room.
+modes that can abandon (`policy_for`: power, predictive, progressive) and holds them to
+one call per idle agent whenever the campaign's abandonment, by its rule
+(pbx_dialer.pacing.rules: TCPA or Ofcom), over the rule's window or its life, leaves no
+room.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from pbx_dialer.pacing.agentless import Agentless
-from pbx_dialer.pacing.cap import AbandonmentCap
+from pbx_dialer.pacing.cap import CAP_ALERT, AbandonmentCap, cap_alert
 from pbx_dialer.pacing.policy import (
     AGENT_AWAY,
     AGENT_BUSY,
@@ -59,17 +64,22 @@ from pbx_dialer.pacing.policy import (
 from pbx_dialer.pacing.power import FixedRatio, Power
 from pbx_dialer.pacing.predictive import Predictive
 from pbx_dialer.pacing.rate import CallRate
+from pbx_dialer.pacing.rules import ABANDON_RULES, AbandonRule, Counts
 from pbx_dialer.pacing.vicidial import VicidialAdaptHardLimit
 
 __all__ = [
+    "ABANDON_RULES",
     "AGENT_AWAY",
     "AGENT_BUSY",
     "AGENT_IDLE",
     "AGENT_STATES",
     "AGENT_WRAPUP",
+    "CAP_ALERT",
+    "AbandonRule",
     "AbandonmentCap",
     "BasePolicy",
     "CallRate",
+    "Counts",
     "DispatchLimit",
     "FixedRatio",
     "PacingPolicy",
@@ -78,6 +88,8 @@ __all__ = [
     "Predictive",
     "Progressive",
     "VicidialAdaptHardLimit",
+    "cap_alert",
+    "learned_of",
     "policy_for",
 ]
 
@@ -89,23 +101,59 @@ def policy_for(
     lines_per_agent: float = 2.0,
     answered: int = 0,
     abandoned: int = 0,
+    machines: int = 0,
+    rule: AbandonRule | None = None,
+    window: Iterable[tuple[float, Counts]] | None = None,
+    hour: Iterable[tuple[float, Counts]] | None = None,
+    now: float = 0.0,
+    learned: Mapping[str, Any] | None = None,
 ) -> PacingPolicy:
     """A fresh policy for a campaign's dial mode (one per campaign: it keeps history).
-    The modes that can abandon are wrapped in the campaign's abandonment cap, which
-    starts from `answered` persons and `abandoned` calls (the campaign's life so far)."""
-    if dial_mode in ("progressive", "agent_first"):
-        # Agent first is one call per idle agent too; its calls wait in the queue.
+    The modes that can abandon are wrapped in the campaign's abandonment cap under its
+    `rule`, which starts from `answered` persons, `abandoned` calls and `machines` (the
+    campaign's life so far) and the rule's `window` so far (buckets, see
+    pbx_dialer.pacing.cap). `learned`: a predictive policy's stored statistics
+    (`Predictive.learned()`), so it starts from them instead of a warm-up."""
+    if dial_mode == "agent_first":
+        # Agent first is one call per idle agent too; its calls wait in the queue for
+        # the agent already reserved: none is abandoned for want of one.
         return Progressive()
     if dial_mode == "agentless":
         return Agentless()
     inner: PacingPolicy
-    if dial_mode == "power":
+    if dial_mode == "progressive":
+        # Customer first: its call abandons when the agent it was placed for is taken
+        # meanwhile (an inbound call): counted and alerted like the others.
+        inner = Progressive()
+    elif dial_mode == "power":
         inner = Power(lines_per_agent)
     elif dial_mode == "predictive":
         inner = Predictive(max_abandon_pct=max_abandon_pct)
+        if learned:
+            inner.start_from(learned)
     else:
         raise ValueError(f"unknown dial mode {dial_mode!r}")
-    return AbandonmentCap(inner, max_abandon_pct, answered=answered, abandoned=abandoned)
+    return AbandonmentCap(
+        inner,
+        max_abandon_pct,
+        answered=answered,
+        abandoned=abandoned,
+        machines=machines,
+        rule=rule,
+        window=window,
+        hour=hour,
+        # Predictive guards its last hour itself, by the chance of each call (its hour
+        # guard); the cap's worst case (every extra call abandoned) over an hour cost it
+        # 2-3 points of occupancy on the bench's development seeds. Power has no guard.
+        hourly=dial_mode != "predictive",
+        now=now,
+    )
+
+
+def learned_of(policy: PacingPolicy) -> dict[str, Any] | None:
+    """What a predictive policy (capped or not) learned, to store; None for the others."""
+    inner = policy.policy if isinstance(policy, AbandonmentCap) else policy
+    return inner.learned() if isinstance(inner, Predictive) else None
 
 
 class DispatchLimit:

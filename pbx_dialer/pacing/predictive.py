@@ -44,9 +44,26 @@ How it decides (all online, from what it has been told so far):
   It does not fall back to progressive: that costs far more occupancy, and answering
   fewer persons shrinks the hour's allowance further (3% of fewer answers; tried: the
   worst hour got worse).
-* Until enough history is in (or with fewer agents than `min_agents`) it is exactly
-  progressive, and it never places a call while no agent is logged in. It never places
-  fewer calls than progressive would.
+* It never places a call while no agent is logged in, and never fewer calls than
+  progressive would.
+
+Before it knows enough:
+
+* With fewer than `min_dials` (100) ringing phases resolved, or fewer than
+  `min_answers` (10) persons among them, or fewer agents logged in than `min_agents`
+  (2), it is exactly progressive: one call per idle agent not already covered.
+* Once past that, what it has not learned yet it takes from defaults: talk times from
+  the agents' busy spells (else 120 s) until `min_talks` (50) talks are in, then their
+  empirical distribution; no wrap-up until one is seen; an agent picks up at once until
+  `min_waits` (10) connected calls have waited; the margin starts at `z_start`.
+* What it learned is kept: `learned()` gives it as plain data, which the dialer stores
+  per campaign and per queue (pbx_dialer.storage.pacing), and `start_from()` loads it
+  into a new policy. A restart, or a new campaign on a queue already dialed, thus
+  starts with the stored ring outcomes, talk and wrap-up times, pick-up delays and
+  margin and the hour guard's last hour (times of day: what is older than an hour
+  drops out), and needs no warm-up of 100 dials. (A new campaign is still held by its
+  own abandonment cap, pbx_dialer.pacing.cap, to one call per idle agent until 3% of
+  its own persons answered leave room for an abandonment: about 34 persons.)
 """
 
 from __future__ import annotations
@@ -54,7 +71,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from collections.abc import Mapping
 from statistics import NormalDist
+from typing import Any
 
 from pbx_dialer.pacing.policy import (
     AGENT_BUSY,
@@ -112,6 +131,10 @@ class _RingStats:
 
     def __len__(self) -> int:
         return len(self.window)
+
+    def pairs(self) -> list[list[int]]:
+        """The window, oldest first, as [bin, person] pairs (for storage)."""
+        return [[b, int(person)] for b, person in self.window]
 
     def refresh(self) -> None:
         if not self._dirty:
@@ -248,6 +271,16 @@ class _Mean:
         return self.total / len(self.values) if self.values else default
 
 
+LEARNED_VERSION = 1
+
+
+def _floats(data: Mapping[str, Any], key: str) -> list[float]:
+    values = data.get(key, [])
+    if not isinstance(values, list):
+        raise ValueError(f"learned {key} must be a list")
+    return [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v) and v >= 0]
+
+
 EXACT_TERMS = 30  # up to this many uncertain events, exact sums; beyond, a normal law
 
 
@@ -364,6 +397,61 @@ class Predictive(BasePolicy):
         self.hour: deque[tuple[float, bool]] = deque()  # (answered at, abandoned)
         self.hour_abandoned = 0
         self.mode = "progressive"  # what the last decision was: for tests and dashboards
+
+    # -- what it learned, kept across restarts and campaigns ---------------------------
+
+    def learned(self) -> dict[str, Any]:
+        """What it has learned, as plain JSON-able data (see `start_from`)."""
+        return {
+            "version": LEARNED_VERSION,
+            "rings": self.rings.pairs(),
+            "talks": list(self.talk.order),
+            "agent_talks": list(self.agent_talk.values),
+            "wraps": list(self.wrap.values),
+            "waits": list(self.waits),
+            "outcomes": [int(a) for a in self.outcomes],
+            "hour": [[at, int(abandoned)] for at, abandoned in self.hour],
+            "z": self.z,
+        }
+
+    def start_from(self, data: Mapping[str, Any]) -> None:
+        """Start from what an earlier policy learned (`learned()`): its ring outcomes,
+        talk, busy and wrap-up times, pick-up waits, recent outcomes, last hour and
+        margin. Data of
+        another version, or not of this shape, is refused (ValueError): the caller then
+        starts fresh."""
+        if data.get("version") != LEARNED_VERSION:
+            raise ValueError("learned statistics of another version")
+        rings = data.get("rings", [])
+        if not isinstance(rings, list):
+            raise ValueError("learned rings must be a list")
+        for pair in rings[-self.rings.size :]:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ValueError("learned rings must be [bin, person] pairs")
+            b, person = int(pair[0]), bool(pair[1])
+            self.rings.add(min(max(b, 0), self.rings.nbins - 1) * BIN_S, person)
+        for talk in _floats(data, "talks")[-self.talk.size :]:
+            self.talk.add(talk)
+        for value in _floats(data, "agent_talks"):
+            self.agent_talk.add(value)
+        for value in _floats(data, "wraps"):
+            self.wrap.add(value)
+        self.waits.extend(_floats(data, "waits"))
+        self._connect_delay = None
+        outcomes = data.get("outcomes", [])
+        if isinstance(outcomes, list):
+            for abandoned in outcomes[-(self.outcomes.maxlen or 0) :]:
+                self.outcomes.append(bool(abandoned))
+            self.outcomes_abandoned = sum(self.outcomes)
+        hour = data.get("hour", [])
+        if isinstance(hour, list):
+            for item in hour:
+                if isinstance(item, list) and len(item) == 2:
+                    self.hour.append((float(item[0]), bool(item[1])))
+            self.hour_abandoned = sum(1 for _, abandoned in self.hour if abandoned)
+        z = data.get("z")
+        if isinstance(z, int | float) and math.isfinite(z):
+            self.z = self.z_now = float(z)
 
     # -- events ------------------------------------------------------------------
 

@@ -52,7 +52,8 @@ from pbx_dialer.pacing.policy import (
 
 _STANDARD = NormalDist()
 
-SCENARIOS = ("base", "answer_halves", "agents_logout", "talk_drift")
+SCENARIOS = ("base", "answer_halves", "answer_doubles", "agents_logout", "talk_drift")
+AFTER_CHANGE_S = 900.0  # the span measured right after a scenario's change
 
 # Event kinds, in the heap as (time, sequence, kind, call, agent).
 _RESOLVE = 0  # ringing ends: a person answers, machine verdict, failure or timeout
@@ -100,7 +101,17 @@ class Model:
     def p_person_at(self, t: float) -> float:
         if self.scenario == "answer_halves" and t >= self.shift_s / 2:
             return self.p_person / 2
+        if self.scenario == "answer_doubles" and t >= self.shift_s / 2:
+            return min(1.0 - self.p_machine - self.p_failed, self.p_person * 2)
         return self.p_person
+
+    def change_at(self) -> float | None:
+        """When the scenario's sudden change comes (None: no sudden change)."""
+        if self.scenario in ("answer_halves", "answer_doubles"):
+            return self.shift_s / 2
+        if self.scenario == "agents_logout":
+            return 3 * 3600.0
+        return None
 
     def talk_mean_at(self, t: float) -> float:
         if self.scenario == "talk_drift":  # mean talk time doubles over the shift
@@ -131,6 +142,11 @@ class Result:
     abandoned: int
     hourly: list[tuple[int, int]] = field(default_factory=list)  # (answered, abandoned)
     outcomes: dict[int, int] = field(default_factory=dict)  # outcome -> dials
+    # Machine verdicts per hour (by verdict time), for rules that count them (Ofcom).
+    hourly_machines: list[int] = field(default_factory=list)
+    # (answered, abandoned) by persons answering in the AFTER_CHANGE_S after the
+    # scenario's change; (0, 0) without one.
+    after_change: tuple[int, int] = (0, 0)
 
 
 def lognormal_params(mean: float, sd: float) -> tuple[float, float]:
@@ -186,6 +202,10 @@ class _Simulation:
         self.hour_answered = [0] * self.hours
         self.hour_abandoned = [0] * self.hours
         self.outcomes = {PERSON: 0, MACHINE: 0, FAILED: 0, NOANSWER: 0}
+        self.hour_machines = [0] * self.hours
+        self.change = model.change_at()
+        self.change_answered = 0
+        self.change_abandoned = 0
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -198,6 +218,9 @@ class _Simulation:
         lo = max(start, self.m.warmup_s)
         hi = min(end, self.m.shift_s)
         return hi - lo if hi > lo else 0.0
+
+    def just_changed(self, t: float) -> bool:
+        return self.change is not None and self.change <= t < self.change + AFTER_CHANGE_S
 
     def hour_of(self, t: float) -> int:
         if t < self.m.warmup_s:
@@ -302,6 +325,8 @@ class _Simulation:
             h = self.hour_of(t)
             if h >= 0:
                 self.hour_answered[h] += 1
+            if self.just_changed(t):
+                self.change_answered += 1
             self.policy.on_answered(t, cid)
             if self.idle:
                 self.connect(t, cid, self.idle.popleft())
@@ -311,6 +336,9 @@ class _Simulation:
             return
         del self.calls[cid]
         if c.outcome == MACHINE:
+            h = self.hour_of(t)
+            if h >= 0:
+                self.hour_machines[h] += 1
             self.policy.on_machine(t, cid)
             self.policy.on_ended(t, RESULT_MACHINE, cid)
         elif c.outcome == FAILED:
@@ -338,6 +366,8 @@ class _Simulation:
         h = self.hour_of(c.answered_at)
         if h >= 0:
             self.hour_abandoned[h] += 1
+        if self.just_changed(c.answered_at):
+            self.change_abandoned += 1
         self.policy.on_ended(t, RESULT_ABANDONED, cid)
 
     def talk_end(self, t: float, cid: int) -> None:
@@ -415,6 +445,8 @@ class _Simulation:
             abandoned=abandoned,
             hourly=hourly,
             outcomes=dict(self.outcomes),
+            hourly_machines=list(self.hour_machines),
+            after_change=(self.change_answered, self.change_abandoned),
         )
 
 

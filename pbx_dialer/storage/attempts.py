@@ -643,3 +643,36 @@ async def recent_dials(
                 (str(r["phone"]), float(r["placed_at"]), bool(r["talked"]))
             )
     return found
+
+
+async def abandon_counts(db: Database, campaign_id: int) -> tuple[int, int, int]:
+    """(answered persons, abandoned, machine verdicts) over the campaign's whole life:
+    what its abandonment cap starts from (pbx_dialer.pacing.cap)."""
+    row = await db.fetchone(
+        "SELECT sum(result IN ('SUCCESS', 'ABANDONED')) AS answered, "
+        "sum(result = 'ABANDONED') AS abandoned, sum(result = 'MACHINE') AS machines "
+        "FROM attempts WHERE campaign_id = ? AND state = 'ended'",
+        (campaign_id,),
+    )
+    if row is None:
+        return 0, 0, 0
+    return int(row["answered"] or 0), int(row["abandoned"] or 0), int(row["machines"] or 0)
+
+
+async def abandon_buckets(
+    db: Database, campaign_id: int, since: float, bucket_s: float
+) -> list[tuple[float, int, int, int]]:
+    """The same counts among attempts that ended after `since`, per `bucket_s` of their
+    end time: (bucket start, answered, abandoned, machines), oldest first."""
+    rows = await db.fetchall(
+        "SELECT CAST(ended_at / ? AS INTEGER) AS bucket, "
+        "sum(result IN ('SUCCESS', 'ABANDONED')) AS answered, "
+        "sum(result = 'ABANDONED') AS abandoned, sum(result = 'MACHINE') AS machines "
+        "FROM attempts WHERE campaign_id = ? AND state = 'ended' AND ended_at > ? "
+        "AND result IN ('SUCCESS', 'ABANDONED', 'MACHINE') GROUP BY bucket ORDER BY bucket",
+        (bucket_s, campaign_id, since),
+    )
+    return [
+        (int(r["bucket"]) * bucket_s, int(r["answered"]), int(r["abandoned"]), int(r["machines"]))
+        for r in rows
+    ]

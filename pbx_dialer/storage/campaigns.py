@@ -198,6 +198,32 @@ async def set_status(
     return True
 
 
+async def raise_alert(
+    db: Database, campaign_id: int, status: CampaignStatus, alert: str, now: float
+) -> bool:
+    """Show `alert` on a campaign that keeps its status (and has no alert yet): the
+    dialer's word about a campaign still dialing. False when it changed meanwhile."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE campaigns SET alert = ?, alert_at = ? "
+            "WHERE id = ? AND status = ? AND alert IS NULL",
+            (alert, now, campaign_id, status),
+        )
+        return cursor.rowcount == 1
+
+
+async def clear_alert(db: Database, campaign_id: int, starting: str) -> bool:
+    """Take away the campaign's alert if it starts with `starting` (only the alert the
+    caller raised, never another one)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE campaigns SET alert = NULL, alert_at = NULL "
+            "WHERE id = ? AND substr(alert, 1, ?) = ?",
+            (campaign_id, len(starting), starting),
+        )
+        return cursor.rowcount == 1
+
+
 async def reminder_sent(db: Database, campaign_id: int, now: float, to: str) -> None:
     async with db.transaction() as conn:
         await conn.execute(

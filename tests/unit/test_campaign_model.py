@@ -138,6 +138,11 @@ def test_not_an_object() -> None:
         ("name", "   ", "must be 1-120 printable characters"),
         ("name", "a\tb", "must be 1-120 printable characters"),
         ("name", "n" * 121, "must be 1-120 printable characters"),
+        ("abandon_rule", "fcc", "must be one of tcpa, ofcom"),
+        ("abandon_rule", 3, "must be a string"),
+        ("amd_false_positive_pct", -0.5, "must be between 0 and 100"),
+        ("amd_false_positive_pct", 100.5, "must be between 0 and 100"),
+        ("amd_false_positive_pct", "2", "must be a number"),
     ],
 )
 def test_out_of_range_values_named(field: str, value: object, message: str) -> None:
@@ -155,6 +160,16 @@ def test_boundaries_accepted() -> None:
         -100,
     )
     assert CampaignSettings.from_json({"name": "b", "ring_timeout_s": 120}).ring_timeout_s == 120
+
+
+def test_the_abandonment_rule_is_tcpa_unless_the_campaign_chooses_ofcom() -> None:
+    assert CampaignSettings(name="x").abandon_rule == "tcpa"
+    settings = CampaignSettings.from_json(
+        {"name": "uk", "abandon_rule": "ofcom", "amd_false_positive_pct": 2}
+    )
+    assert (settings.abandon_rule, settings.amd_false_positive_pct) == ("ofcom", 2.0)
+    assert isinstance(settings.amd_false_positive_pct, float)
+    assert settings.to_json()["abandon_rule"] == "ofcom"
 
 
 def test_several_range_errors_reported_together() -> None:

@@ -10,22 +10,25 @@ import pytest
 
 from pbx_dialer.pacing import (
     AbandonmentCap,
+    AbandonRule,
     BasePolicy,
+    Counts,
     PacingPolicy,
     PacingSnapshot,
     Power,
     Predictive,
     Progressive,
+    cap_alert,
 )
 from pbx_dialer.pacing.simulator import Model, simulate
 
 
-def snapshot(**values: int) -> PacingSnapshot:
+def snapshot(now: float = 0.0, **values: int) -> PacingSnapshot:
     base: dict[str, Any] = dict(agents_logged_in=4, agents_idle=4, agents_wrapup=0,
                                 calls_ringing=0, calls_waiting=0, calls_live=0,
                                 max_lines=100)  # fmt: skip
     base.update(values)
-    return PacingSnapshot(now=0.0, **base)
+    return PacingSnapshot(now=now, **base)
 
 
 def capped_power(answered: int = 0, abandoned: int = 0, pct: float = 3.0) -> AbandonmentCap:
@@ -222,3 +225,94 @@ def test_the_cap_still_dials_ahead_once_it_has_room() -> None:
     assert placed == 2000
     assert 0 < abandoned <= 0.03 * answered
     assert progressive[2] == 0
+
+
+DAY = 86_400.0
+
+
+def test_ofcom_counts_amd_false_positives_as_abandoned_live_calls() -> None:
+    """Ofcom: (abandoned + F) / (live + F), F = false-positive rate x machine verdicts."""
+    rule = AbandonRule("ofcom", false_positive=0.02)
+    # 100 persons, 1 abandoned, 50 machines at 2%: (1 + 1) / (100 + 1).
+    assert rule.rate(100, 1, 50) == pytest.approx(2 / 101)
+    assert rule.room(0.03, 100, 1, 50) == pytest.approx(0.03 * 101 - 2)
+    # TCPA counts no machine: 1 / 100.
+    assert AbandonRule("tcpa", false_positive=0.02).rate(100, 1, 50) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="abandon rule"):
+        AbandonRule("fcc")
+    with pytest.raises(ValueError, match="false-positive"):
+        AbandonRule("ofcom", false_positive=1.5)
+
+
+def test_each_machine_verdict_takes_room_under_ofcom() -> None:
+    cap = AbandonmentCap(Power(3.0), answered=100, rule=AbandonRule("ofcom", 0.1))
+    assert cap.extra_allowed() == 3
+    for call in range(20):  # 2 false positives: 0.03 x 102 - 2 = 1.06
+        cap.on_ended(1.0, "MACHINE", call)
+    assert cap.machines == 20 and cap.extra_allowed() == 1
+    for call in range(20, 30):  # 3: 0.03 x 103 - 3 = 0.09: no room; not at the cap
+        cap.on_ended(2.0, "MACHINE", call)
+    assert cap.holds_to_progressive() and cap.at_cap() is None
+    for call in range(30, 40):  # 4 of 104 (3.8%): at the cap
+        cap.on_ended(3.0, "MACHINE", call)
+    state = cap.at_cap()
+    assert state is not None and state.counted == pytest.approx(4.0)
+
+
+def test_answers_older_than_the_window_leave_it() -> None:
+    """Ofcom's 24 hours: yesterday's answers no longer make room today, though the
+    campaign's life still counts them."""
+    rule = AbandonRule("ofcom")
+    start = 10 * DAY
+    cap = AbandonmentCap(Power(3.0), rule=rule, answered=0, window=[], now=start)
+    for call in range(200):
+        cap.on_answered(start + call, call)
+        cap.on_ended(start + call + 60, "SUCCESS", call)
+    assert cap.extra_allowed() == 6
+    cap.on_answered(start + 1000, 900)
+    cap.on_ended(start + 1002, "ABANDONED", 900)
+    assert cap.extra_allowed() == 5
+    # A day and a bucket later the 200 are out of the window; the abandonment too.
+    assert cap.calls_to_place(snapshot(now=start + DAY + 1000 + 300)) == 4
+    assert (cap.window.answered, cap.window.abandoned) == (0, 0)
+    assert (cap.answered, cap.abandoned) == (201, 1)
+    assert cap.binding().span == "24 hours" and cap.holds_to_progressive()
+
+
+def test_the_last_hour_is_held_too() -> None:
+    cap = AbandonmentCap(Power(3.0), answered=1000, abandoned=10, hour=[])
+    assert cap.holds_to_progressive() and cap.binding().span == "hour"
+    for call in range(100):
+        cap.on_answered(10.0 + call, call)
+    assert cap.extra_allowed() == 3
+    for call in range(100, 102):
+        cap.on_answered(200.0, call)
+        cap.on_ended(202.0, "ABANDONED", call)
+    assert cap.extra_allowed() == 1  # 0.03 x 102 - 2
+    # An hour later those answers are gone, and the abandonments with them.
+    cap.calls_to_place(snapshot(now=4000.0))
+    assert (cap.hour.answered, cap.hour.abandoned) == (0, 0) and cap.holds_to_progressive()
+    assert cap.at_cap() is None  # the hour limits extra calls; it raises no alert
+
+
+def test_a_window_seeded_from_storage_keeps_only_what_is_in_it() -> None:
+    now = 40 * DAY
+    buckets = [(now - 31 * DAY, Counts(50, 0, 0)), (now - 2 * DAY, Counts(40, 2, 3))]
+    cap = AbandonmentCap(Power(), answered=90, abandoned=2, machines=3, window=buckets, now=now)
+    assert (cap.window.answered, cap.window.abandoned, cap.window.machines) == (40, 2, 3)
+    # 2 of 40 in 30 days (5%): at the cap, though 2 of 90 over the life (2.2%) is not.
+    state = cap.at_cap()
+    assert state is not None and state.span == "30 days"
+    alert = cap_alert(cap)
+    assert alert is not None and alert.startswith(
+        "at the abandonment cap (TCPA, last 30 days): 2 of 40 answered abandoned (5.0% of 3%"
+    )
+
+
+def test_progressive_is_counted_and_alerts_but_never_held_back() -> None:
+    cap = AbandonmentCap(Progressive(), answered=10, abandoned=1)  # 10%: at the cap
+    assert not cap.overdials and cap.at_cap() is not None
+    assert cap.calls_to_place(snapshot()) == 4  # one per idle agent, as always
+    cap.on_answered(1.0, 1)
+    cap.on_ended(5.0, "ABANDONED", 1)  # its agent was taken by an inbound call
+    assert (cap.answered, cap.abandoned) == (11, 2)

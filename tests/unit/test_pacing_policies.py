@@ -195,7 +195,11 @@ def test_vicidial_level_is_capped() -> None:
 
 
 def test_policy_for_each_mode() -> None:
-    assert isinstance(policy_for("progressive"), Progressive)
+    # Customer first abandons when its agent is taken meanwhile: counted by the cap,
+    # which never holds back a progressive call.
+    progressive = policy_for("progressive")
+    assert isinstance(progressive, AbandonmentCap) and isinstance(progressive.policy, Progressive)
+    assert not progressive.overdials
     assert isinstance(policy_for("agent_first"), Progressive)
     # The modes that can abandon come wrapped in the abandonment cap, seeded as told.
     power = policy_for("power", lines_per_agent=3, answered=61, abandoned=2)
@@ -210,3 +214,11 @@ def test_policy_for_each_mode() -> None:
         policy_for("preview")
     with pytest.raises(ValueError, match="max_abandon_pct"):
         Predictive(max_abandon_pct=0)
+
+
+def test_power_is_held_over_the_last_hour_and_predictive_guards_its_own() -> None:
+    power = policy_for("power", answered=1000, abandoned=5, window=None, hour=[])
+    predictive = policy_for("predictive", answered=1000, abandoned=5, window=None, hour=[])
+    assert isinstance(power, AbandonmentCap) and isinstance(predictive, AbandonmentCap)
+    assert power.holds_to_progressive() and power.binding().span == "hour"
+    assert not predictive.holds_to_progressive() and predictive.extra_allowed() == 25

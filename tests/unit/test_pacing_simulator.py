@@ -163,7 +163,8 @@ def test_bench_quick_run_ends_with_the_json_line() -> None:
             "worst_hour_abandon", "dials_per_agent_hour", "peak_lines"}  # fmt: skip
     assert all(set(c) == keys for c in cases)
     policies = {c["policy"] for c in cases}
-    assert policies == {"progressive", "predictive", "vicidial", "best-ratio"}
-    assert len(cases) == 4 * len({(c["agents"], c["scenario"]) for c in cases})
+    assert policies == {"progressive", "predictive", "power", "vicidial", "best-ratio"}
+    assert len(cases) == 5 * len({(c["agents"], c["scenario"]) for c in cases})
+    assert {c["scenario"] for c in cases} == {"base", "answer_doubles", "short_150"}
     progressive = next(c for c in cases if c["policy"] == "progressive")
     assert progressive["abandon"] == 0.0
