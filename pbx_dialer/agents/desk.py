@@ -289,7 +289,7 @@ class AgentDesk:
             verdict = await compliance.check(self.db, campaign, record_id, phone, now)
             if verdict.allowed:
                 return True
-            await reservations.release(self.db, record_id, verdict.refusal)
+            await reservations.release(self.db, record_id, verdict.refusal, verdict.retry_at)
         return False
 
     async def skip(self, agent: str) -> dict[str, Any]:
@@ -337,7 +337,9 @@ class AgentDesk:
         phone = str(card["phone"]) if card else ""
         verdict = await self.dialer.gate.admit_one(campaign, reservation.record_id, phone, now)
         if not verdict.allowed:
-            await reservations.release(self.db, reservation.record_id, verdict.refusal)
+            await reservations.release(
+                self.db, reservation.record_id, verdict.refusal, verdict.retry_at
+            )
             self._publish(agent, "released")
             raise DeskRefused(f"the record may not be called now ({verdict.refusal}); given back")
         await self._rate_token(pbx)

@@ -76,19 +76,25 @@ async def hold(
     return True
 
 
-async def release(db: Database, record_id: int, refusal: str = "later") -> None:
-    """Give a reserved record back: to the inventory untouched ("later"), or, when the
-    check before the dial refused it, filtered as DNC or out of attempts."""
+async def release(
+    db: Database, record_id: int, refusal: str = "later", retry_at: float | None = None
+) -> None:
+    """Give a reserved record back: to the inventory untouched ("later", no sooner than
+    `retry_at` when the check before the dial named one), or, when that check refused
+    it, filtered as DNC or out of attempts."""
     async with db.transaction() as conn:
-        await _release_in(conn, record_id, refusal)
+        await _release_in(conn, record_id, refusal, retry_at)
 
 
-async def _release_in(conn: aiosqlite.Connection, record_id: int, refusal: str) -> None:
+async def _release_in(
+    conn: aiosqlite.Connection, record_id: int, refusal: str, retry_at: float | None = None
+) -> None:
     await conn.execute("DELETE FROM reservations WHERE record_id = ?", (record_id,))
     if refusal == "later":
         await conn.execute(
-            "UPDATE records SET state = 'ready' WHERE id = ? AND state = 'in_progress'",
-            (record_id,),
+            "UPDATE records SET state = 'ready', next_attempt_at = max(next_attempt_at, ?) "
+            "WHERE id = ? AND state = 'in_progress'",
+            (retry_at or 0.0, record_id),
         )
     else:
         state = "max_calls" if refusal == "max_calls" else "filtered"
