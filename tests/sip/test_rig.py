@@ -38,6 +38,7 @@ import pytest_asyncio
 from pbx_dialer.testing import sip
 from pbx_dialer.testing.asterisk import AmiMessage, RawAmi
 from pbx_dialer.testing.sip import SipRig, SipUnavailable, trunk_number
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.sip
 
@@ -130,6 +131,16 @@ async def test_every_trunk_behaviour_gives_its_cause_and_the_trunk_log_its_times
     )
     accepted = {m.get("ActionID") for m in events if m.get("Response") == "Success"}
     assert accepted >= set(actions)
+
+    async def logged() -> bool:
+        # sipp writes its log a moment after Asterisk's Hangup (later still on a busy
+        # machine): every answered call's BYE, then the comparison.
+        found = sip_rig.trunk_calls()
+        return len(found) == len(numbers) and all(
+            c.ended_at is not None for c in found if c.answered_at is not None
+        )
+
+    await eventually(logged, timeout=10)
     calls = {c.number: c for c in sip_rig.trunk_calls()}
     assert sorted(calls) == sorted(numbers.values())  # one INVITE per number
     for behaviour, (_, cause, tech_cause, reason) in EXPECTED.items():
