@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from pbx_dialer.http import keys
+from pbx_dialer.rules import load_pack
 from pbx_dialer.testing.sim import Simulator
 from tests.conftest import eventually
 from tests.pbx.test_campaign_run import add_records, attempts_of, create_campaign
@@ -121,3 +123,57 @@ async def test_consumer_hours_dnc_and_disabled_lists_are_honoured(
     for _ in range(5):
         await dialer.app[keys.dialer_key].dial_once()
     assert set(await attempts_of(dialer, campaign_id)) == {"+12125550601"}
+
+
+async def test_the_rules_pack_holds_back_a_number_outside_its_legal_hours(
+    dialer: Client, sim: Simulator
+) -> None:
+    """A campaign under the US rules of the pack (no hour code at all): two New York
+    numbers, one whose known zone shows 10:00-15:59 now, one 00:00-05:59. The first is
+    dialed, with the pack's verdict and version stored on its attempt; the second never
+    is: it waits for the federal rule's next opening (08:00 in its zone), and "why not
+    dialing" names the rule."""
+    open_zone, closed_zone = zones_open_and_closed()
+    await sim.add_agent("sales", 7001)
+    campaign_id = await create_campaign(dialer, calling_rules="US", max_lines=2)
+    await add_records(dialer, campaign_id, ["+12125550101", "+12125550102"])
+    records = (await (await dialer.get(f"/api/campaigns/{campaign_id}/records")).json())["records"]
+    by_phone = {r["phone"]: r["id"] for r in records}
+    db = dialer.app[keys.db_key]
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550101'", (open_zone,)
+        )
+        await conn.execute(
+            "UPDATE records SET timezone = ? WHERE phone = '+12125550102'", (closed_zone,)
+        )
+    assert (await dialer.post(f"/api/campaigns/{campaign_id}/play")).status == 200
+
+    async def open_one_ended() -> bool:
+        found = await attempts_of(dialer, campaign_id)
+        return found.get("+12125550101", {}).get("state") == "ended"
+
+    await eventually(open_one_ended, timeout=20)
+    for _ in range(10):
+        await dialer.app[keys.dialer_key].dial_once()
+    attempts = await attempts_of(dialer, campaign_id)
+    assert set(attempts) == {"+12125550101"}, attempts
+    assert attempts["+12125550101"]["result"] == "SUCCESS"
+    ruled = attempts["+12125550101"]["compliance"]["rules"]
+    assert (ruled["rule_set"], ruled["allowed"]) == ("US", True)
+    assert ruled["rules_pack"] == load_pack().version
+    row = await db.fetchone("SELECT rules_pack FROM attempts WHERE campaign_id = ?", (campaign_id,))
+    assert row is not None and row["rules_pack"] == load_pack().version
+    # The closed one waits for 08:00 in its zone, not for the next pass.
+    waiting = await db.fetchone(
+        "SELECT state, attempts, next_attempt_at FROM records WHERE id = ?",
+        (by_phone["+12125550102"],),
+    )
+    assert waiting is not None and (waiting["state"], waiting["attempts"]) == ("ready", 0)
+    opening = datetime.fromtimestamp(waiting["next_attempt_at"], ZoneInfo(closed_zone))
+    assert (opening.hour, opening.minute) == (8, 0), opening
+    why = await why_record(dialer, campaign_id, by_phone["+12125550102"])
+    codes = {r["code"]: r["text"] for r in why["reasons"]}
+    assert "US-federal-hours" in codes["calling_rules"], why
+    campaign = await (await dialer.get(f"/api/campaigns/{campaign_id}")).json()
+    assert campaign["status"] == "active"  # a record may still be dialed: not complete
