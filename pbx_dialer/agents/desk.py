@@ -289,7 +289,9 @@ class AgentDesk:
             verdict = await compliance.check(self.db, campaign, record_id, phone, now)
             if verdict.allowed:
                 return True
-            await reservations.release(self.db, record_id, verdict.refusal, verdict.retry_at)
+            await reservations.release(
+                self.db, record_id, verdict.refusal, verdict.retry_at, verdict.next_phone
+            )
         return False
 
     async def skip(self, agent: str) -> dict[str, Any]:
@@ -338,7 +340,11 @@ class AgentDesk:
         verdict = await self.dialer.gate.admit_one(campaign, reservation.record_id, phone, now)
         if not verdict.allowed:
             await reservations.release(
-                self.db, reservation.record_id, verdict.refusal, verdict.retry_at
+                self.db,
+                reservation.record_id,
+                verdict.refusal,
+                verdict.retry_at,
+                verdict.next_phone,
             )
             self._publish(agent, "released")
             raise DeskRefused(f"the record may not be called now ({verdict.refusal}); given back")

@@ -13,6 +13,7 @@ the dial gate (pbx_dialer.dialing.gate), which places only what it allowed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from pbx_dialer.campaigns.model import Campaign
 from pbx_dialer.storage import attempts as attempt_rows
 from pbx_dialer.storage import dnc as dnc_rows
 from pbx_dialer.storage import hour_codes as hour_code_rows
+from pbx_dialer.storage import records as record_rows
 from pbx_dialer.storage.db import Database
 
 
@@ -32,11 +34,14 @@ from pbx_dialer.storage.db import Database
 class Verdict:
     allowed: bool
     # What to do with the record when not allowed: "DNC" or "invalid_number" (filter
-    # it), "max_calls", or "later" (give it back to the inventory untouched).
+    # it), "max_calls", "later" (give it back to the inventory untouched), or
+    # NEXT_NUMBER (give it back to be dialed on its next number, `next_phone`).
     refusal: str = ""
     record: dict[str, Any] = field(default_factory=dict)
     # When a "later" refusal may be asked again (a rule's next opening), else None.
     retry_at: float | None = None
+    # NEXT_NUMBER: the record's number to dial from now on.
+    next_phone: str | None = None
 
 
 async def check(
@@ -46,11 +51,31 @@ async def check(
 
 
 PACK = rules.load_pack()
+NEXT_NUMBER = "next_number"
+
+
+def _numbers_of(row: Any) -> list[str]:
+    try:
+        found = json.loads(row["phones"] or "[]")
+    except ValueError:
+        return []
+    return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
+
+
+def _next_number(row: Any, phone: str, blocked: set[str]) -> str | None:
+    """The record's next number after `phone` (wrapping) that may be dialed: not on a
+    DNC list and one the phone-number rule takes."""
+    numbers = _numbers_of(row)
+    start = numbers.index(phone) + 1 if phone in numbers else 0
+    for other in numbers[start:] + numbers[:start]:
+        if other != phone and other not in blocked and phones.refusal(other) is None:
+            return other
+    return None
+
+
 # How far back a number's dials count for its caps: the longest rolling window of the
 # pack (7 days), and a day more.
 HISTORY_S = 8 * 86_400.0
-# Records checked by one statement (well under SQLite's parameter limit).
-_CHUNK = 500
 
 
 async def check_many(
@@ -59,19 +84,12 @@ async def check_many(
     """`check` for a batch of (record id, phone): three reads for the whole batch, not
     two per record (each read is a round trip to SQLite's thread)."""
     settings = campaign.settings
-    rows: dict[int, Any] = {}
-    blocked: set[str] = set()
-    for start in range(0, len(picked), _CHUNK):
-        chunk = picked[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for row in await db.fetchall(
-            "SELECT r.id, r.timezone, r.attempts, (SELECT callback_at FROM attempts a WHERE "
-            "a.record_id = r.id AND a.state = 'ended' ORDER BY a.id DESC LIMIT 1) "
-            f"AS callback_at FROM records r WHERE r.id IN ({marks})",
-            [record_id for record_id, _ in chunk],
-        ):
-            rows[int(row["id"])] = row
-        blocked |= await dnc_rows.blocked_among(db, campaign.id, [phone for _, phone in chunk])
+    rows = await record_rows.dial_facts(db, [record_id for record_id, _ in picked])
+    # Every number of these records: a blocked one may give way to the next (below).
+    numbers = {phone for _, phone in picked}
+    for row in rows.values():
+        numbers.update(_numbers_of(row))
+    blocked = await dnc_rows.blocked_among(db, campaign.id, sorted(numbers))
     ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
     codes = await hour_code_rows.get_many(db, ids) if ids else {}
     moment = datetime.fromtimestamp(now, UTC)
@@ -84,7 +102,7 @@ async def check_many(
             campaign,
             rows.get(record_id),
             phone,
-            phone in blocked,
+            blocked,
             codes,
             moment,
             options,
@@ -107,7 +125,7 @@ def _verdict(
     campaign: Campaign,
     row: Any,
     phone: str,
-    dnc: bool,
+    blocked: set[str],
     codes: dict[int, HourCode],
     moment: datetime,
     options: rules.RuleOptions,
@@ -116,18 +134,23 @@ def _verdict(
     settings = campaign.settings
     if row is None:
         return Verdict(False, "later")
+    dnc = phone in blocked
     record: dict[str, Any] = {
         "checked_at": moment.isoformat(),
         "phone": phone,
         "rules_pack": PACK.version,
     }
     problem = phones.refusal(phone)
-    if problem is not None:
+    if problem is not None or dnc:
+        refusal, why = ("DNC", "on a do-not-call list") if dnc else ("invalid_number", problem)
+        record = {**record, ("dnc" if dnc else "number"): why}
+        other = _next_number(row, phone, blocked)
+        if other is not None:
+            # The customer's next number may be called instead: the record waits for it.
+            return Verdict(False, NEXT_NUMBER, {**record, "next_number": other}, next_phone=other)
         # Stored before a rule existed, or written around the API: never dialed.
-        return Verdict(False, "invalid_number", {**record, "number": problem})
+        return Verdict(False, refusal, record)
     record["number"] = "a valid E.164 number, not an emergency, short or premium-rate one"
-    if dnc:
-        return Verdict(False, "DNC", {**record, "dnc": "on a do-not-call list"})
     record["dnc"] = "not on the global or the campaign's do-not-call list"
     attempt, allowance = int(row["attempts"]), settings.max_attempts
     callback = row["callback_at"] is not None

@@ -755,7 +755,7 @@ class Dialer:
         """The compliance check right before the dial, for the whole batch, written in one
         transaction (a write per call would queue behind the storing of ended calls)."""
         allowed: list[tuple[attempt_rows.PlacedAttempt, dict[str, Any]]] = []
-        refused: list[tuple[attempt_rows.PlacedAttempt, str, float | None]] = []
+        refused: list[tuple[attempt_rows.PlacedAttempt, str, float | None, str | None]] = []
         verdicts = await self.gate.admit(campaign, [(a.record_id, a.phone) for a in taken], now)
         for attempt, verdict in zip(taken, verdicts, strict=True):
             if verdict.allowed:
@@ -763,7 +763,7 @@ class Dialer:
             else:
                 # Something changed since the pick (a DNC entry, an hour code, the
                 # allowance): no call; the record is filtered, spent, or given back.
-                refused.append((attempt, verdict.refusal, verdict.retry_at))
+                refused.append((attempt, verdict.refusal, verdict.retry_at, verdict.next_phone))
         if taken:
             await attempt_rows.settle_checks(self.db, allowed, refused)
         return [attempt for attempt, _ in allowed]

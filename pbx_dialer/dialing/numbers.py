@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pbx_dialer import phones as phones_rule
 from pbx_dialer.campaigns.model import CampaignSettings
 
 # An invalid number retried on the next one: the person was never disturbed, so the
@@ -71,7 +72,10 @@ def next_number(settings: CampaignSettings, numbers: RecordNumbers, result: str)
     else:
         order = (*phones[at:], *phones[:at])
     for phone in order:
-        if may_dial(settings, numbers.tallies.get(phone, NumberTally())):
+        # A number the phone-number rule refuses (stored before it existed) is passed
+        # over: the dial gate would refuse it anyway.
+        usable = phone == numbers.current or phones_rule.refusal(phone) is None
+        if usable and may_dial(settings, numbers.tallies.get(phone, NumberTally())):
             return phone
     return None
 

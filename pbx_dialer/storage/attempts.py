@@ -189,12 +189,12 @@ async def _ready_zones(conn: aiosqlite.Connection, campaign_id: int) -> list[str
 async def settle_checks(
     db: Database,
     allowed: list[tuple[PlacedAttempt, dict[str, Any]]],
-    refused: list[tuple[PlacedAttempt, str, float | None]],
+    refused: list[tuple[PlacedAttempt, str, float | None, str | None]],
 ) -> None:
     """After the last check of a batch: store why each call was allowed (and the rules
-    pack version, the record's "rules_pack"), and undo the refused ones (given back for
-    later, no sooner than their retry time when they have one; filtered; or out of
-    attempts)."""
+    pack version, the record's "rules_pack"), and undo the refused ones (given back on
+    their next number when one is named; given back for later, no sooner than their
+    retry time when they have one; filtered; or out of attempts)."""
     async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE attempts SET compliance = ?, rules_pack = ? WHERE id = ?",
@@ -203,9 +203,16 @@ async def settle_checks(
                 for attempt, record in allowed
             ],
         )
-        for attempt, refusal, retry_at in refused:
+        for attempt, refusal, retry_at, next_phone in refused:
             await conn.execute("DELETE FROM attempts WHERE id = ?", (attempt.id,))
-            if refusal == "later":
+            if next_phone is not None:
+                # Given back to be dialed on the customer's next number.
+                await conn.execute(
+                    "UPDATE records SET state = 'ready', attempts = attempts - 1, phone = ? "
+                    "WHERE id = ?",
+                    (next_phone, attempt.record_id),
+                )
+            elif refusal == "later":
                 await conn.execute(
                     "UPDATE records SET state = 'ready', attempts = attempts - 1, "
                     "next_attempt_at = max(next_attempt_at, ?) WHERE id = ?",

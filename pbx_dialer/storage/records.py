@@ -379,3 +379,20 @@ async def rewrite_numbers(
             "(0, records.campaign_id) AND dnc.phone = records.phone)",
             [(rid,) for rid, _, _ in renumbered],
         )
+
+
+async def dial_facts(db: Database, record_ids: Sequence[int]) -> dict[int, aiosqlite.Row]:
+    """What the dial gate reads of each record: zone, attempts so far, its numbers, and
+    the callback its last ended attempt promised (if any)."""
+    found: dict[int, aiosqlite.Row] = {}
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        for row in await db.fetchall(
+            "SELECT r.id, r.timezone, r.attempts, r.phones, (SELECT callback_at FROM "
+            "attempts a WHERE a.record_id = r.id AND a.state = 'ended' ORDER BY a.id DESC "
+            f"LIMIT 1) AS callback_at FROM records r WHERE r.id IN ({marks})",
+            chunk,
+        ):
+            found[int(row["id"])] = row
+    return found

@@ -77,20 +77,34 @@ async def hold(
 
 
 async def release(
-    db: Database, record_id: int, refusal: str = "later", retry_at: float | None = None
+    db: Database,
+    record_id: int,
+    refusal: str = "later",
+    retry_at: float | None = None,
+    next_phone: str | None = None,
 ) -> None:
     """Give a reserved record back: to the inventory untouched ("later", no sooner than
-    `retry_at` when the check before the dial named one), or, when that check refused
-    it, filtered as DNC or out of attempts."""
+    `retry_at` when the check before the dial named one; on `next_phone` when it named
+    the customer's next number), or, when that check refused it, filtered as DNC or out
+    of attempts."""
     async with db.transaction() as conn:
-        await _release_in(conn, record_id, refusal, retry_at)
+        await _release_in(conn, record_id, refusal, retry_at, next_phone)
 
 
 async def _release_in(
-    conn: aiosqlite.Connection, record_id: int, refusal: str, retry_at: float | None = None
+    conn: aiosqlite.Connection,
+    record_id: int,
+    refusal: str,
+    retry_at: float | None = None,
+    next_phone: str | None = None,
 ) -> None:
     await conn.execute("DELETE FROM reservations WHERE record_id = ?", (record_id,))
-    if refusal == "later":
+    if next_phone is not None:
+        await conn.execute(
+            "UPDATE records SET state = 'ready', phone = ? WHERE id = ? AND state = 'in_progress'",
+            (next_phone, record_id),
+        )
+    elif refusal == "later":
         await conn.execute(
             "UPDATE records SET state = 'ready', next_attempt_at = max(next_attempt_at, ?) "
             "WHERE id = ? AND state = 'in_progress'",

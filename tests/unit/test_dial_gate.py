@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +77,11 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def _started(
-    db: Database, phones: list[str], outcomes: dict[str, Exception]
+    db: Database,
+    phones: list[str],
+    outcomes: dict[str, Exception],
+    others: Mapping[str, tuple[str, ...]] | None = None,
+    blocked_later: Sequence[str] = (),
 ) -> tuple[Dialer, _ScriptedPbx, CampaignService, Campaign]:
     """An agentless campaign, one line, one attempt per record, playing."""
     notifier = Notifier()
@@ -98,9 +102,20 @@ async def _started(
         )
     )
     # Written straight into storage, as rows stored before a rule existed would be.
+    numbers = others or {}
     await record_rows.add_many(
-        db, campaign.id, [record_rows.NewRecord(phone=p) for p in phones], time.time()
+        db,
+        campaign.id,
+        [record_rows.NewRecord(phone=p, phones=(p, *numbers.get(p, ()))) for p in phones],
+        time.time(),
     )
+    # Blocked after the records came, as another process would between a pick and its
+    # dial (the DNC API would have filtered a waiting record: tests/unit/test_dnc.py).
+    async with db.transaction() as conn:
+        for phone in blocked_later:
+            await conn.execute(
+                "INSERT INTO dnc (campaign_id, phone, added_at) VALUES (0, ?, 0)", (phone,)
+            )
     await service.control(campaign.id, Control.PLAY, actor="supervisor")
     await dialer.start()
     return dialer, pbx, service, campaign
@@ -317,3 +332,25 @@ async def test_why_not_dialing_names_the_calling_rule_the_gate_applies(db: Datab
     morning = datetime(2026, 6, 5, 14, 0, tzinfo=UTC).timestamp()
     later = await why.record_reasons(db, dialer, campaign, record.id, morning)
     assert later is not None and not [r for r in later if r["code"] == "calling_rules"]
+
+
+async def test_a_blocked_number_gives_way_to_the_customers_next_number(db: Database) -> None:
+    """One record's first number is on the DNC list, another's is one no rule takes:
+    each is dialed on its next number, never on the refused one."""
+    others = {"+12125550151": ("+12125550161",), "911": ("+12125550162",)}
+    dialer, pbx, _service, campaign = await _started(
+        db, ["+12125550151", "911"], {}, others, blocked_later=["+12125550151"]
+    )
+    try:
+
+        async def both_dialed() -> bool:
+            return {"+12125550161", "+12125550162"} <= set(pbx.asked)
+
+        await eventually(both_dialed)
+        assert "+12125550151" not in pbx.asked and "911" not in pbx.asked
+        rows = await db.fetchall(
+            "SELECT phone, compliance FROM attempts WHERE campaign_id = ?", (campaign.id,)
+        )
+        assert {r["phone"] for r in rows} <= {"+12125550161", "+12125550162"}
+    finally:
+        await dialer.close()
