@@ -128,7 +128,7 @@ def policy_for(
     elif dial_mode == "power":
         inner = Power(lines_per_agent)
     elif dial_mode == "predictive":
-        inner = Predictive(max_abandon_pct=max_abandon_pct)
+        inner = Predictive(max_abandon_pct=max_abandon_pct, rule=rule)
         if learned:
             inner.start_from(learned)
     else:
