@@ -144,7 +144,8 @@ def policy_for(
         hour=hour,
         # Predictive guards its last hour itself, by the chance of each call (its hour
         # guard); the cap's worst case (every extra call abandoned) over an hour cost it
-        # 2-3 points of occupancy on the bench's development seeds. Power has no guard.
+        # 2-3 points of occupancy on the bench's development seeds. Power has no guard:
+        # the cap holds its hour and its 15 minutes.
         hourly=dial_mode != "predictive",
         now=now,
     )
