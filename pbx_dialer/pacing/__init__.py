@@ -128,7 +128,7 @@ def policy_for(
     elif dial_mode == "power":
         inner = Power(lines_per_agent)
     elif dial_mode == "predictive":
-        inner = Predictive(max_abandon_pct=max_abandon_pct)
+        inner = Predictive(max_abandon_pct=max_abandon_pct, rule=rule)
         if learned:
             inner.start_from(learned)
     else:
@@ -144,7 +144,8 @@ def policy_for(
         hour=hour,
         # Predictive guards its last hour itself, by the chance of each call (its hour
         # guard); the cap's worst case (every extra call abandoned) over an hour cost it
-        # 2-3 points of occupancy on the bench's development seeds. Power has no guard.
+        # 2-3 points of occupancy on the bench's development seeds. Power has no guard:
+        # the cap holds its hour and its 15 minutes.
         hourly=dial_mode != "predictive",
         now=now,
     )

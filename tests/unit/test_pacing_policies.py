@@ -8,6 +8,7 @@ import pytest
 
 from pbx_dialer.pacing import (
     AbandonmentCap,
+    AbandonRule,
     BasePolicy,
     FixedRatio,
     PacingSnapshot,
@@ -222,3 +223,24 @@ def test_power_is_held_over_the_last_hour_and_predictive_guards_its_own() -> Non
     assert isinstance(power, AbandonmentCap) and isinstance(predictive, AbandonmentCap)
     assert power.holds_to_progressive() and power.binding().span == "hour"
     assert not predictive.holds_to_progressive() and predictive.extra_allowed() == 25
+
+
+def test_predictive_hour_guard_counts_as_the_rule_and_looks_ahead() -> None:
+    """Under Ofcom the AMD false positives take room in the hour as they do in the cap;
+    the answers about to leave the hour make none."""
+    tcpa = Predictive()
+    ofcom = policy_for("predictive", rule=AbandonRule("ofcom", 0.1))
+    assert isinstance(ofcom, AbandonmentCap) and isinstance(ofcom.policy, Predictive)
+    for guard in (tcpa, ofcom.policy):
+        for call in range(100):
+            guard.on_connected(1000.0, 0.0, call)  # answered at 1000
+        for call in range(100, 120):
+            guard.on_ended(1500.0, "MACHINE", call)
+    assert tcpa.hour_room(2000.0) == pytest.approx(3.0)  # 3% of 100
+    # 2 false positives, abandoned and live: 0.03 x 102 - 2.
+    assert ofcom.policy.hour_room(2000.0) == pytest.approx(1.06)
+    # 10 minutes before they leave the hour, the 100 answers count no more; the
+    # machine verdicts (later) still do.
+    assert tcpa.hour_room(4001.0) == pytest.approx(0.0)
+    assert ofcom.policy.hour_room(4001.0) == pytest.approx(0.03 * 2 - 2)
+    assert ofcom.policy.hour_room(5200.0) == pytest.approx(0.0)
