@@ -100,7 +100,9 @@ async def test_the_campaign_of_higher_priority_gets_the_free_sip_agent_first(
     [call] = sip_rig.trunk_calls()
     assert attempt["result"] == "SUCCESS" and attempt["agent"] == "Agent 1", attempt
     # The agent held the call before the customer was dialed, then heard them answer.
-    assert attempt["connected_at"] < call.invite_at < attempt["answered_at"], attempt
+    # (Asterisk dials the customer as it connects the agent: its AgentConnect stamp and
+    # sipp's clock for the INVITE can differ by a few milliseconds either way.)
+    assert attempt["connected_at"] - 0.1 < call.invite_at < attempt["answered_at"], attempt
     assert call.answered_at is not None and call.ended_at is not None
     assert abs(attempt["talk_s"] - (call.ended_at - call.answered_at)) < 0.6, attempt
 
