@@ -54,11 +54,10 @@ from typing import Any
 
 from pbx_dialer.pacing import (
     AbandonRule,
-    BasePolicy,
     FixedRatio,
     PacingPolicy,
-    PacingSnapshot,
     Progressive,
+    RecordsLeft,
     policy_for,
 )
 from pbx_dialer.pacing.simulator import Model, Result, simulate
@@ -128,36 +127,6 @@ def quick_cases() -> list[Case]:
     return [Case(10), Case(10, scenario="answer_doubles"), Case(10, dials=150)]
 
 
-class Records(BasePolicy):
-    """A campaign of `left` records: the wrapped policy, until every record is dialed."""
-
-    def __init__(self, policy: PacingPolicy, left: int) -> None:
-        self.policy = policy
-        self.left = left
-
-    def on_dialed(self, at: float, call: int | None = None) -> None:
-        self.left -= 1
-        self.policy.on_dialed(at, call)
-
-    def on_answered(self, at: float, call: int | None = None) -> None:
-        self.policy.on_answered(at, call)
-
-    def on_machine(self, at: float, call: int | None = None) -> None:
-        self.policy.on_machine(at, call)
-
-    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
-        self.policy.on_connected(at, wait_s, call)
-
-    def on_ended(self, at: float, result: str, call: int | None = None) -> None:
-        self.policy.on_ended(at, result, call)
-
-    def on_agent(self, at: float, agent: str, state: str) -> None:
-        self.policy.on_agent(at, agent, state)
-
-    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
-        return max(0, min(self.left, self.policy.calls_to_place(snapshot)))
-
-
 def make_policy(name: str, case: Case) -> PacingPolicy:
     policy: PacingPolicy
     if name == "progressive":
@@ -170,7 +139,7 @@ def make_policy(name: str, case: Case) -> PacingPolicy:
         policy = FixedRatio(float(name.split(":", 1)[1]))
     else:
         raise ValueError(name)
-    return Records(policy, case.dials) if case.dials else policy
+    return RecordsLeft(policy, case.dials) if case.dials else policy
 
 
 Task = tuple[str, Case, int, float]  # policy, case, seed, shift

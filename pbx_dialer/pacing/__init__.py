@@ -60,6 +60,8 @@ from pbx_dialer.pacing.policy import (
     PacingPolicy,
     PacingSnapshot,
     Progressive,
+    RecordsLeft,
+    WrappedPolicy,
 )
 from pbx_dialer.pacing.power import FixedRatio, Power
 from pbx_dialer.pacing.predictive import Predictive
@@ -87,7 +89,9 @@ __all__ = [
     "Power",
     "Predictive",
     "Progressive",
+    "RecordsLeft",
     "VicidialAdaptHardLimit",
+    "WrappedPolicy",
     "cap_alert",
     "learned_of",
     "policy_for",

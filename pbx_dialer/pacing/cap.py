@@ -82,10 +82,10 @@ from pbx_dialer.pacing.policy import (
     RESULT_ABANDONED,
     RESULT_MACHINE,
     RESULT_SUCCESS,
-    BasePolicy,
     PacingPolicy,
     PacingSnapshot,
     Progressive,
+    WrappedPolicy,
     progressive_calls,
 )
 from pbx_dialer.pacing.rules import AbandonRule, Counts
@@ -186,7 +186,7 @@ class CapState:
     allowed_pct: float  # the share this span allows (the cap, but the 15 minutes' more)
 
 
-class AbandonmentCap(BasePolicy):
+class AbandonmentCap(WrappedPolicy):
     """Wraps `policy`: it hears every event and decides, the cap only bounds its extra
     calls. `answered`, `abandoned`, `machines`: the campaign's life so far (from
     storage); `window`, `hour`: the rule's window and the last hour so far, in buckets
@@ -212,7 +212,7 @@ class AbandonmentCap(BasePolicy):
             raise ValueError("max_abandon_pct must be more than 0 and at most 100")
         if answered < 0 or machines < 0 or not 0 <= abandoned <= answered:
             raise ValueError("the counts must be 0 <= abandoned <= answered")
-        self.policy = policy
+        super().__init__(policy)
         self.max_abandon_pct = max_abandon_pct
         self.cap = max_abandon_pct / 100.0
         self.rule = rule or AbandonRule()
@@ -339,9 +339,6 @@ class AbandonmentCap(BasePolicy):
 
     # -- events: counted, and passed on --------------------------------------------
 
-    def on_dialed(self, at: float, call: int | None = None) -> None:
-        self.policy.on_dialed(at, call)
-
     def on_answered(self, at: float, call: int | None = None) -> None:
         # Counted at once: the room grows as persons answer, not only when talks end.
         # Without an id, the call is counted when it ends.
@@ -353,12 +350,6 @@ class AbandonmentCap(BasePolicy):
             self.hour.add(at, answered=1)
             self.quarter.add(at, answered=1)
         self.policy.on_answered(at, call)
-
-    def on_machine(self, at: float, call: int | None = None) -> None:
-        self.policy.on_machine(at, call)
-
-    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
-        self.policy.on_connected(at, wait_s, call)
 
     def on_ended(self, at: float, result: str, call: int | None = None) -> None:
         self._seen(at)
@@ -386,9 +377,6 @@ class AbandonmentCap(BasePolicy):
             self.hour.add(at, machines=1)
             self.quarter.add(at, machines=1)
         self.policy.on_ended(at, result, call)
-
-    def on_agent(self, at: float, agent: str, state: str) -> None:
-        self.policy.on_agent(at, agent, state)
 
     # -- the decision -----------------------------------------------------------------
 

@@ -75,6 +75,51 @@ class BasePolicy:
         return 0
 
 
+class WrappedPolicy(BasePolicy):
+    """A policy around another: every event is passed on to `policy`, which decides; a
+    wrapper overrides only what it adds (a bound on its calls, counts of its own)."""
+
+    def __init__(self, policy: PacingPolicy) -> None:
+        self.policy = policy
+
+    def on_dialed(self, at: float, call: int | None = None) -> None:
+        self.policy.on_dialed(at, call)
+
+    def on_answered(self, at: float, call: int | None = None) -> None:
+        self.policy.on_answered(at, call)
+
+    def on_machine(self, at: float, call: int | None = None) -> None:
+        self.policy.on_machine(at, call)
+
+    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
+        self.policy.on_connected(at, wait_s, call)
+
+    def on_ended(self, at: float, result: str, call: int | None = None) -> None:
+        self.policy.on_ended(at, result, call)
+
+    def on_agent(self, at: float, agent: str, state: str) -> None:
+        self.policy.on_agent(at, agent, state)
+
+    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
+        return self.policy.calls_to_place(snapshot)
+
+
+class RecordsLeft(WrappedPolicy):
+    """A campaign of `left` records: the wrapped policy, until every record is dialed
+    (the bench's and the tests' short campaigns)."""
+
+    def __init__(self, policy: PacingPolicy, left: int) -> None:
+        super().__init__(policy)
+        self.left = left
+
+    def on_dialed(self, at: float, call: int | None = None) -> None:
+        self.left -= 1
+        self.policy.on_dialed(at, call)
+
+    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
+        return max(0, min(self.left, self.policy.calls_to_place(snapshot)))
+
+
 def free_lines(snapshot: PacingSnapshot) -> int:
     return max(0, snapshot.max_lines - snapshot.calls_live)
 

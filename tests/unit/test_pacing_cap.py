@@ -18,6 +18,7 @@ from pbx_dialer.pacing import (
     Power,
     Predictive,
     Progressive,
+    RecordsLeft,
     cap_alert,
     policy_for,
 )
@@ -163,36 +164,6 @@ def test_bad_cap_or_counts_are_refused() -> None:
         AbandonmentCap(Power(), answered=3, abandoned=4)
 
 
-class Records(BasePolicy):
-    """A campaign of `left` records: the wrapped policy, until every record is dialed."""
-
-    def __init__(self, policy: PacingPolicy, left: int) -> None:
-        self.policy = policy
-        self.left = left
-
-    def on_dialed(self, at: float, call: int | None = None) -> None:
-        self.left -= 1
-        self.policy.on_dialed(at, call)
-
-    def on_answered(self, at: float, call: int | None = None) -> None:
-        self.policy.on_answered(at, call)
-
-    def on_machine(self, at: float, call: int | None = None) -> None:
-        self.policy.on_machine(at, call)
-
-    def on_connected(self, at: float, wait_s: float, call: int | None = None) -> None:
-        self.policy.on_connected(at, wait_s, call)
-
-    def on_ended(self, at: float, result: str, call: int | None = None) -> None:
-        self.policy.on_ended(at, result, call)
-
-    def on_agent(self, at: float, agent: str, state: str) -> None:
-        self.policy.on_agent(at, agent, state)
-
-    def calls_to_place(self, snapshot: PacingSnapshot) -> int:
-        return max(0, min(self.left, self.policy.calls_to_place(snapshot)))
-
-
 # Few agents and many persons answering: answered persons cannot all get agents.
 BUSY_TEAM = Model(agents=4, p_person=0.6, talk_mean_s=30.0, wrapup_s=3.0)
 # Talks that vary a lot: an agent's next free moment is hard to foresee.
@@ -208,7 +179,7 @@ def run(policy: PacingPolicy, model: Model, dials: int, seed: int) -> tuple[int,
     # The whole campaign is measured, and the shift is long enough for it to end.
     long_enough = dials * 60.0 / model.agents
     whole = dataclasses.replace(model, warmup_s=0.0, shift_s=long_enough)
-    result = simulate(Records(policy, dials), whole, seed)
+    result = simulate(RecordsLeft(policy, dials), whole, seed)
     return result.dials, result.answered, result.abandoned
 
 
