@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -371,15 +371,27 @@ def next_open_everywhere(
     names = sorted(set(zones))
     now = _aware(now)
     limit = now + horizon
-    at = now
+
+    def in_zone(name: str) -> Callable[[datetime], datetime | None]:
+        return lambda at: next_open(code, at, name, limit - at)
+
+    return first_open_in_all([in_zone(name) for name in names], now, limit)
+
+
+def first_open_in_all(
+    openings: Sequence[Callable[[datetime], datetime | None]], start: datetime, limit: datetime
+) -> datetime | None:
+    """The first instant in [start, limit] at which every schedule is open, each given as
+    its next opening at or after an instant (None: none before `limit`). Leapfrog: jump
+    to the latest next opening; when no schedule moves us, all are open."""
+    at = start
     while at <= limit:
-        # Leapfrog: jump to the latest next opening; when no zone moves us, all are open.
         later = at
-        for name in names:
-            opening = next_open(code, at, name, limit - at)
-            if opening is None:
+        for opening in openings:
+            found = opening(at)
+            if found is None:
                 return None
-            later = max(later, opening)
+            later = max(later, found)
         if later == at:
             return at
         at = later

@@ -9,7 +9,7 @@ the refusing constraints until none refuses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -296,20 +296,10 @@ def _allowed(base: RuleVerdict, constraints: list[_Constraint], moment: datetime
 def _next_allowed(
     constraints: list[_Constraint], moment: datetime, limit: datetime
 ) -> datetime | None:
-    at = moment
-    while at <= limit:
-        later = at
-        for constraint in constraints:
-            if constraint.allows(at):
-                continue
-            again = constraint.allowed_again(at, limit)
-            if again is None:
-                return None
-            later = max(later, again)
-        if later == at:
-            return at
-        at = later
-    return None
+    def opening(constraint: _Constraint) -> Callable[[datetime], datetime | None]:
+        return lambda at: at if constraint.allows(at) else constraint.allowed_again(at, limit)
+
+    return hours.first_open_in_all([opening(c) for c in constraints], moment, limit)
 
 
 @lru_cache(maxsize=512)
