@@ -123,36 +123,27 @@ def _printable(raw: object) -> str:
     return text
 
 
-def _short_refusal(text: str, region: str) -> str | None:
-    digits = text.translate(_FORMATTING)
+def _is_refused_short(digits: str, region: str) -> bool:
     refused = _refused_short.get(region, frozenset()) | _refused_short["*"]
-    if digits in refused or phonenumbers.is_emergency_number(digits, region):
-        return f"{text!r} is an emergency or service number: it is never dialed"
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if (
-        not phonenumbers.is_valid_number(parsed)
-        and len(digits.lstrip("+")) <= 6
-        and shortnumberinfo.is_valid_short_number_for_region(parsed, region)
-    ):
-        return f"{text!r} is a short number: it is never dialed"
-    return None
+    return digits in refused or phonenumbers.is_emergency_number(digits, region)
 
 
 def to_e164(raw: object, region: str) -> str:
     """The E.164 form of `raw` read in `region` (when it has no +country prefix), for a
     number to dial; raises BadNumber saying why it is not one."""
     text = _printable(raw)
-    short = _short_refusal(text, region)
-    if short is not None:
-        raise BadNumber(short)
+    digits = text.translate(_FORMATTING)
+    if _is_refused_short(digits, region):
+        raise BadNumber(f"{text!r} is an emergency or service number: it is never dialed")
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise BadNumber(f"{text!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
+        if len(digits.lstrip("+")) <= 6 and shortnumberinfo.is_valid_short_number_for_region(
+            number, region
+        ):
+            raise BadNumber(f"{text!r} is a short number: it is never dialed")
         where = "" if text.startswith("+") else f" for region {region}"
         raise BadNumber(f"{text!r} is not a valid number{where}")
     if phonenumbers.number_type(number) is PhoneNumberType.PREMIUM_RATE:

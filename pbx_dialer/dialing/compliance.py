@@ -81,27 +81,39 @@ HISTORY_S = 8 * 86_400.0
 async def check_many(
     db: Database, campaign: Campaign, picked: Sequence[tuple[int, str]], now: float
 ) -> list[Verdict]:
-    """`check` for a batch of (record id, phone): three reads for the whole batch, not
-    two per record (each read is a round trip to SQLite's thread)."""
+    """`check` for a batch of (record id, phone): a few reads for the whole batch, not
+    several per record (each read is a round trip to SQLite's thread)."""
     settings = campaign.settings
-    rows = await record_rows.dial_facts(db, [record_id for record_id, _ in picked])
-    # Every number of these records: a blocked one may give way to the next (below).
-    numbers = {phone for _, phone in picked}
-    for row in rows.values():
-        numbers.update(_numbers_of(row))
-    blocked = await dnc_rows.blocked_among(db, campaign.id, sorted(numbers))
+    record_ids = [record_id for record_id, _ in picked]
+    rows = await record_rows.dial_facts(db, record_ids)
+    blocked = await dnc_rows.blocked_among(db, campaign.id, [phone for _, phone in picked])
+    # A refused number may give way to the record's next one: only then are the other
+    # numbers looked up (a second read, rare).
+    problems = {phone: phones.refusal(phone) for _, phone in picked}
+    others = {
+        other
+        for record_id, phone in picked
+        if (phone in blocked or problems[phone] is not None) and record_id in rows
+        for other in _numbers_of(rows[record_id])
+        if other != phone
+    }
+    if others:
+        blocked |= await dnc_rows.blocked_among(db, campaign.id, sorted(others))
     ids = {i for i in (settings.cc_hour_code_id, settings.consumer_hour_code_id) if i}
     codes = await hour_code_rows.get_many(db, ids) if ids else {}
     moment = datetime.fromtimestamp(now, UTC)
     options = rules.RuleOptions(settings.rule_set(), frozenset(settings.number_caps))
-    dials = await attempt_rows.recent_dials(
-        db, [record_id for record_id, _ in picked], now - HISTORY_S
+    # A number's past dials matter only to caps: none under "none" without opt-in caps.
+    needs_history = options.rule_set != "none" or bool(options.caps)
+    dials = (
+        await attempt_rows.recent_dials(db, record_ids, now - HISTORY_S) if needs_history else {}
     )
     return [
         _verdict(
             campaign,
             rows.get(record_id),
             phone,
+            problems[phone],
             blocked,
             codes,
             moment,
@@ -125,6 +137,7 @@ def _verdict(
     campaign: Campaign,
     row: Any,
     phone: str,
+    problem: str | None,
     blocked: set[str],
     codes: dict[int, HourCode],
     moment: datetime,
@@ -140,7 +153,6 @@ def _verdict(
         "phone": phone,
         "rules_pack": PACK.version,
     }
-    problem = phones.refusal(phone)
     if problem is not None or dnc:
         refusal, why = ("DNC", "on a do-not-call list") if dnc else ("invalid_number", problem)
         record = {**record, ("dnc" if dnc else "number"): why}
