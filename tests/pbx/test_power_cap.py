@@ -9,6 +9,7 @@ extra calls in flight as that room."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -72,5 +73,19 @@ async def test_power_campaign_stays_under_its_abandonment_cap_and_completes(
     assert abandoned <= 0.03 * answered, (abandoned, answered)
     # What the cap starts from after a restart is what is stored.
     assert await attempt_rows.life_abandonment(engine.db, campaign_id) == (answered, abandoned)
-    # Once it had room, it did dial ahead of the agents.
-    assert peak > AGENTS, peak
+    # Once it had room, it did dial ahead of the agents: at some moment more of its calls
+    # were up than agents, from the stored times (sampling the live table can miss a
+    # short overlap now that power keeps one abandonment of the hour's room back).
+    assert most_at_once(attempts) > AGENTS, (most_at_once(attempts), peak)
+
+
+def most_at_once(attempts: list[dict[str, Any]]) -> int:
+    """The most calls up at the same moment, from their placed and ended times."""
+    edges = sorted(
+        [(a["placed_at"], 1) for a in attempts] + [(a["ended_at"], -1) for a in attempts]
+    )
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
